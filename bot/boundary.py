@@ -1,0 +1,201 @@
+"""What crosses the adapter/engine boundary (design notes, "What crosses the boundaries").
+
+Adapters turn platform updates into :class:`IncomingMessage` and implement
+:class:`ReplyChannel`; the engine never sees a platform object.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConversationKey:
+    """One chat thread.
+
+    Attributes:
+        platform: ``telegram``, ``discord`` or ``console``.
+        chat_id: The platform's chat (Discord: ``guild/channel``; DMs ``dm/<channel>``).
+        thread_id: Forum topic / thread id, or ``None``.
+    """
+
+    platform: str
+    chat_id: str
+    thread_id: str | None = None
+
+    def __str__(self) -> str:
+        base = f"{self.platform}:{self.chat_id}"
+        return f"{base}/{self.thread_id}" if self.thread_id else base
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Attachment:
+    """A file attached to a message.
+
+    Exactly one way to get the bytes must be given: ``path`` (a local file), ``open`` (a
+    factory of a fresh async byte iterator, streamed from the platform), or ``public_url``
+    (a URL that holds no secret, uploaded by NemoVideo itself). Telegram file URLs contain
+    the bot token: adapters must never put them in ``public_url``.
+
+    Attributes:
+        filename: The file name, with extension.
+        content_type: MIME type, or ``None`` when unknown.
+        size: Size in bytes, or ``None`` when unknown.
+        path: A local file.
+        open: Factory of an async iterator over the bytes.
+        public_url: A secret-free URL NemoVideo can fetch.
+    """
+
+    filename: str
+    content_type: str | None = None
+    size: int | None = None
+    path: Path | None = None
+    open: Callable[[], AsyncIterator[bytes]] | None = None
+    public_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncomingMessage:
+    """One chat message for the engine.
+
+    Attributes:
+        conversation: The thread it belongs to.
+        sender: The sender's display name or id (for logs and mentions only).
+        text: The text, ``""`` when none.
+        attachments: Files in the message (several go up together).
+        message_id: The platform's message id (for dedupe and replies).
+        locale: The sender's language (``en``, ``zh-CN``...), or ``None``.
+    """
+
+    conversation: ConversationKey
+    sender: str
+    text: str = ""
+    attachments: tuple[Attachment, ...] = ()
+    message_id: str = ""
+    locale: str | None = None
+
+
+class Button(str, enum.Enum):
+    """Quick actions under the bot's answers; pressing one sends the matching command."""
+
+    EXPORT = "export"
+    STATUS = "status"
+    CREDITS = "credits"
+    NEW = "new"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A message from the engine.
+
+    Attributes:
+        text: Plain text (adapters escape it for their markup).
+        buttons: Quick actions to show under it.
+        final: False for progress messages that will be edited again.
+    """
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+    final: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class SentRef:
+    """An adapter's reference to a sent message (opaque to the engine; storable as ``id``)."""
+
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelLimits:
+    """What a channel allows.
+
+    Attributes:
+        max_message_chars: Longest message (Telegram 4096, Discord 2000).
+        max_upload_bytes: Largest file the bot may send (Telegram 50 MB; Discord 10 MiB by
+            default, more with boosts: ``Guild.filesize_limit``).
+        max_caption_chars: Longest caption of a file (Telegram 1024).
+        can_edit: Messages can be edited in place.
+    """
+
+    max_message_chars: int = 4096
+    max_upload_bytes: int = 50 * 1024 * 1024
+    max_caption_chars: int = 1024
+    can_edit: bool = True
+
+
+@runtime_checkable
+class ReplyChannel(Protocol):
+    """Where the engine answers one message. Implemented by each adapter.
+
+    Implementations raise nothing but :class:`ChannelError` (adapters map their platform
+    errors), so the engine can keep going when the chat side fails.
+    """
+
+    limits: ChannelLimits
+
+    async def send(self, reply: Reply) -> SentRef:
+        """Post a new message."""
+
+    async def edit(self, ref: SentRef, reply: Reply) -> None:
+        """Replace a message's text (no-op when ``limits.can_edit`` is false)."""
+
+    async def send_file(self, path: Path, *, name: str, size: int, caption: str = "") -> SentRef:
+        """Post a file (``size`` in bytes, within ``limits.max_upload_bytes``)."""
+
+
+class ChannelError(Exception):
+    """A platform call failed (the adapter's error, without platform types or tokens)."""
+
+
+@dataclass(slots=True)
+class RecordingChannel:
+    """A :class:`ReplyChannel` that records what it was asked to do (tests, demos).
+
+    Attributes:
+        events: ``("send"|"edit"|"file", ref_id, text_or_path)`` in order.
+        messages: Current text of each message by ref id.
+        files: Paths of files sent.
+    """
+
+    limits: ChannelLimits = field(default_factory=ChannelLimits)
+    events: list[tuple[str, str, str]] = field(default_factory=list)
+    messages: dict[str, str] = field(default_factory=dict)
+    buttons: dict[str, tuple[Button, ...]] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+    keep_dir: Path | None = None
+    _n: int = 0
+
+    async def send(self, reply: Reply) -> SentRef:
+        self._n += 1
+        ref = SentRef(str(self._n))
+        self.events.append(("send", ref.id, reply.text))
+        self.messages[ref.id] = reply.text
+        self.buttons[ref.id] = reply.buttons
+        return ref
+
+    async def edit(self, ref: SentRef, reply: Reply) -> None:
+        self.events.append(("edit", ref.id, reply.text))
+        self.messages[ref.id] = reply.text
+        self.buttons[ref.id] = reply.buttons
+
+    async def send_file(self, path: Path, *, name: str, size: int, caption: str = "") -> SentRef:
+        self._n += 1
+        kept = path
+        if self.keep_dir is not None:
+            import shutil
+
+            self.keep_dir.mkdir(parents=True, exist_ok=True)
+            kept = self.keep_dir / name
+            shutil.copyfile(path, kept)
+        self.files.append(kept)
+        self.events.append(("file", str(self._n), f"{kept} {caption}"))
+        return SentRef(str(self._n))
+
+    def texts(self) -> list[str]:
+        """Final text of every message, in sending order."""
+        return [self.messages[k] for k in sorted(self.messages, key=int)]

@@ -1,0 +1,117 @@
+"""The ``nemobot`` command: ``demo``, ``chat``, ``emulator`` and ``run``.
+
+The CLI is the composition root. It finds adapters through the ``nemobot.adapters``
+entry points (never by importing ``adapters``), and it reports bad settings as one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from bot.profiles import PROFILES
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nemobot", description="NemoVideo inside Discord, Telegram and your terminal.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="play one offline conversation against the local emulator")
+    demo.add_argument("--clip", action="append", type=Path, help="clip to upload (repeat for several)")
+    demo.add_argument("--skill", default="video-leaderboard", choices=sorted(PROFILES), help="skill profile")
+    demo.add_argument("--prompt", help="the edit request (default: the skill's first example)")
+    demo.add_argument("--out", type=Path, default=Path("nemobot-demo.mp4"), help="where to save the MP4")
+
+    sub.add_parser("chat", help="chat with the engine in this terminal (uses NEMO_API_URL)")
+
+    emu = sub.add_parser("emulator", help="run the local NemoVideo emulator")
+    emu.add_argument("--host", default="127.0.0.1")
+    emu.add_argument("--port", type=int, default=8765)
+    emu.add_argument("--silent-share", type=float, default=None, help="share of agent runs with no text (0-1)")
+    emu.add_argument("--seed", type=int, default=None)
+
+    sub.add_parser("run", help="start the platform adapters whose tokens are set")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``nemobot`` console script. Returns the exit code."""
+    args = _parser().parse_args(argv)
+    if args.command == "demo":
+        from bot.demo import main_demo
+
+        return main_demo(args.clip, args.skill, args.prompt, args.out)
+    if args.command == "emulator":
+        return _emulator(args)
+
+    from bot.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"nemobot: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "chat":
+        return asyncio.run(_chat(settings))
+    return asyncio.run(_run(settings))
+
+
+def _emulator(args: argparse.Namespace) -> int:
+    from emulator.app import serve
+    from emulator.config import EmulatorConfig
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    overrides = {}
+    if args.silent_share is not None:
+        overrides["silent_share"] = args.silent_share
+    if args.seed is not None:
+        overrides["seed"] = args.seed
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(args.host, args.port, EmulatorConfig(**overrides)))
+    return 0
+
+
+async def _chat(settings: object) -> int:
+    from bot.app import load_adapter, open_runtime
+
+    adapter = load_adapter("console")
+    async with open_runtime(settings, platform="console") as runtime:  # type: ignore[arg-type]
+        await adapter.run(runtime)
+    return 0
+
+
+async def _run(settings: object) -> int:
+    from bot.app import all_adapters, open_runtime
+
+    adapters = {name: a for name, a in all_adapters().items() if a.enabled(settings)}
+    if not adapters:
+        print(
+            "nemobot: no platform is configured (set TELEGRAM_TOKEN or DISCORD_TOKEN); "
+            "try 'nemobot chat' or 'nemobot demo'",
+            file=sys.stderr,
+        )
+        return 2
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    async with open_runtime(settings) as runtime:  # type: ignore[arg-type]
+        tasks = [asyncio.create_task(a.run(runtime), name=f"adapter-{n}") for n, a in adapters.items()]
+        waiter = asyncio.create_task(stop.wait())
+        await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        for task in tasks:
+            task.cancel()
+        waiter.cancel()
+        await asyncio.gather(*tasks, waiter, return_exceptions=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,689 @@
+"""The conversation engine: one chat thread <-> one NemoVideo session.
+
+Adapters call :meth:`ConversationEngine.handle` with an :class:`IncomingMessage` and a
+:class:`ReplyChannel`; the engine routes the intent, talks to NemoVideo, and answers.
+It has no platform code. All failures end here as a friendly reply (design habit 6):
+never a traceback, never a token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+import tempfile
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.boundary import Attachment, Button, ChannelError, IncomingMessage, Reply, ReplyChannel, SentRef
+from bot.gui import translate
+from bot.intents import Intent, IntentKind, route
+from bot.nemo import timeline
+from bot.nemo.client import NemoClient, UploadSource
+from bot.nemo.errors import (
+    NemoAuthError,
+    NemoConnectionError,
+    NemoError,
+    NemoFileTooLarge,
+    NemoOutOfCredits,
+    NemoPaymentRequired,
+    NemoRateLimited,
+    NemoRenderFailed,
+    NemoSessionNotFound,
+    NemoStreamDropped,
+    NemoTimeoutError,
+    NemoUnsupportedFile,
+)
+from bot.nemo.events import AgentError, StateChanged, TextAnswer, ToolCall
+from bot.nemo.models import Attribution, RenderStatus
+from bot.profiles import PROFILES, SkillProfile, get_profile
+from bot.progress import ProgressMessage, stage_for_tool
+from bot.settings import Settings
+from bot.texts import ACCEPTED_FORMATS, FORMATS_LINE, fmt_elapsed, fmt_size, lang_of, session_language, t
+from store.base import Conversation, RenderJob, Store
+
+log = logging.getLogger(__name__)
+
+ANSWER_BUTTONS = (Button.EXPORT, Button.STATUS, Button.CREDITS, Button.NEW)
+_TEMPORARY_ISSUE = "i encountered a temporary issue"
+_IMMEDIATE = {
+    IntentKind.EMPTY,
+    IntentKind.HELP,
+    IntentKind.START,
+    IntentKind.CREDITS,
+    IntentKind.STATUS,
+    IntentKind.LINK,
+    IntentKind.SKILL,
+    IntentKind.UNKNOWN_COMMAND,
+}
+_ACCEPTED_EXT = {ext for group in ACCEPTED_FORMATS.values() for ext in group}
+
+
+@dataclass
+class _Slot:
+    """Runtime state of one conversation: one run at a time, the rest queued in order."""
+
+    busy: bool = False
+    queue: deque[tuple[IncomingMessage, ReplyChannel, Intent]] = field(default_factory=deque)
+
+
+@dataclass
+class _Turn:
+    """Everything one message's handling needs."""
+
+    msg: IncomingMessage
+    channel: ReplyChannel
+    conv: Conversation
+    lang: str
+
+    @property
+    def profile(self) -> SkillProfile:
+        return get_profile(self.conv.skill)
+
+    @property
+    def attribution(self) -> Attribution:
+        return Attribution(self.profile.name, self.profile.version, self.msg.conversation.platform)
+
+
+class ConversationEngine:
+    """Routes chat messages to NemoVideo and answers them.
+
+    Args:
+        client: The NemoVideo client.
+        store: Persistence for conversations and render jobs.
+        settings: Timing and limits (heartbeat interval, edit pacing, render polling).
+        work_dir: Where rendered files are downloaded before delivery (a temp dir if ``None``).
+    """
+
+    def __init__(self, client: NemoClient, store: Store, settings: Settings, *, work_dir: Path | None = None) -> None:
+        self.client = client
+        self.store = store
+        self.settings = settings
+        self.work_dir = work_dir
+        self._slots: dict[str, _Slot] = {}
+        self._conv_locks: dict[str, asyncio.Lock] = {}
+
+    # ------------------------------------------------------------------ entry point
+
+    async def handle(self, msg: IncomingMessage, channel: ReplyChannel) -> None:
+        """Handle one message; returns when it (and anything queued behind it) is done.
+
+        Messages that need the session (agent requests, uploads, exports, /new) run one
+        at a time per conversation: one that arrives meanwhile is queued, the user is told,
+        and it is handled after the current one, in order. Quick commands answer at once.
+        """
+        intent = route(msg.text, bool(msg.attachments))
+        key = str(msg.conversation)
+        if intent.kind in _IMMEDIATE:
+            await self._guarded(msg, channel, intent)
+            return
+        slot = self._slots.setdefault(key, _Slot())
+        if slot.busy:
+            slot.queue.append((msg, channel, intent))
+            await self._say(channel, t("queued", lang_of(msg.locale)))
+            return
+        slot.busy = True
+        try:
+            await self._guarded(msg, channel, intent)
+            while slot.queue:
+                queued_msg, queued_channel, queued_intent = slot.queue.popleft()
+                await self._guarded(queued_msg, queued_channel, queued_intent)
+        finally:
+            slot.busy = False
+
+    def is_busy(self, conversation_key: str) -> bool:
+        """True while a run, upload or export of the conversation is in progress."""
+        slot = self._slots.get(conversation_key)
+        return bool(slot and slot.busy)
+
+    async def _guarded(self, msg: IncomingMessage, channel: ReplyChannel, intent: Intent) -> None:
+        lang = lang_of(msg.locale)
+        try:
+            turn = _Turn(msg, channel, await self._conversation(msg), lang)
+            await self._dispatch(turn, intent)
+        except NemoError as exc:
+            log.warning("NemoVideo error in %s: %r", msg.conversation, exc)
+            await self._say(channel, self._error_text(exc, lang))
+        except ChannelError as exc:
+            log.warning("chat error in %s: %s", msg.conversation, exc)
+        except Exception:  # the one error boundary: log it, answer plainly
+            log.exception("unexpected error handling a message in %s", msg.conversation)
+            await self._say(channel, t("internal_error", lang))
+
+    def _error_text(self, exc: NemoError, lang: str) -> str:
+        if isinstance(exc, NemoOutOfCredits):
+            if self.client.is_anonymous:
+                return t("out_of_credits_anon", lang, url=self.client.registration_link())
+            return t("out_of_credits", lang, url=self.client.web_url)
+        if isinstance(exc, NemoPaymentRequired):
+            return t("free_plan", lang, url=self.client.registration_link())
+        if isinstance(exc, NemoRateLimited):
+            return t("rate_limited", lang)
+        if isinstance(exc, NemoAuthError):
+            return t("auth_failed", lang)
+        if isinstance(exc, (NemoConnectionError, NemoTimeoutError)):
+            return t("backend_down", lang)
+        if isinstance(exc, NemoUnsupportedFile):
+            return t("backend_unsupported", lang, names="the file", formats=FORMATS_LINE)
+        if isinstance(exc, NemoFileTooLarge):
+            return t("backend_too_large", lang)
+        return t("backend_error", lang, detail=exc.message[:200])
+
+    async def _dispatch(self, turn: _Turn, intent: Intent) -> None:
+        kind = intent.kind
+        if kind is IntentKind.EMPTY:
+            await self._say(turn.channel, t("empty_message", turn.lang, example=turn.profile.examples[0]))
+        elif kind is IntentKind.UNKNOWN_COMMAND:
+            await self._say(turn.channel, t("unknown_command", turn.lang, name=intent.arg))
+        elif kind is IntentKind.START:
+            await self._say(turn.channel, t("start", turn.lang) + "\n\n" + self._help_text(turn))
+        elif kind is IntentKind.HELP:
+            await self._say(turn.channel, self._help_text(turn))
+        elif kind is IntentKind.SKILL:
+            await self._skill(turn, intent.arg)
+        elif kind is IntentKind.CREDITS:
+            await self._credits(turn)
+        elif kind is IntentKind.STATUS:
+            await self._status(turn)
+        elif kind is IntentKind.LINK:
+            await self._link(turn)
+        elif kind is IntentKind.NEW:
+            await self._new(turn)
+        elif kind is IntentKind.UPLOAD:
+            if not turn.msg.attachments:
+                await self._say(turn.channel, t("need_session", turn.lang))
+                return
+            uploaded = await self._upload(turn, follow_up=bool(intent.arg))
+            if uploaded and intent.arg:
+                await self._agent(turn, intent.arg)
+        elif kind is IntentKind.EXPORT:
+            await self._export(turn)
+        else:
+            await self._agent(turn, intent.arg)
+
+    # ------------------------------------------------------------------ conversations
+
+    def _lock(self, key: str) -> asyncio.Lock:
+        return self._conv_locks.setdefault(key, asyncio.Lock())
+
+    async def _conversation(self, msg: IncomingMessage) -> Conversation:
+        key = str(msg.conversation)
+        async with self._lock(key):
+            conv = await self.store.get_conversation(key)
+            if conv is None:
+                conv = Conversation(key=key, skill=self.settings.default_skill, language=session_language(msg.locale))
+                await self.store.save_conversation(conv)
+            return conv
+
+    async def _ensure_session(self, turn: _Turn) -> Conversation:
+        async with self._lock(turn.conv.key):
+            fresh = await self.store.get_conversation(turn.conv.key) or turn.conv
+            if fresh.session_id is None:
+                info = await self.client.create_session(fresh.language, attribution=turn.attribution)
+                fresh = fresh.with_changes(session_id=info.session_id, task_id=info.task_id, data={})
+                await self.store.save_conversation(fresh)
+                log.info("conversation %s -> new session %s", fresh.key, info.session_id)
+            turn.conv = fresh
+            return fresh
+
+    async def _replace_lost_session(self, turn: _Turn) -> None:
+        """Code 1002: start a new session and tell the user the old timeline is gone."""
+        async with self._lock(turn.conv.key):
+            conv = turn.conv.with_changes(session_id=None, task_id=None, data={})
+            await self.store.save_conversation(conv)
+            turn.conv = conv
+        await self._ensure_session(turn)
+        await self._say(turn.channel, t("session_lost", turn.lang))
+
+    # ------------------------------------------------------------------ quick commands
+
+    def _help_text(self, turn: _Turn) -> str:
+        p = turn.profile
+        return t(
+            "help",
+            turn.lang,
+            title=p.title,
+            summary=p.summary,
+            examples="\n".join(f"• \"{e}\"" for e in p.examples),
+            tips="\n".join(f"• {tip}" for tip in p.tips),
+        )
+
+    async def _skill(self, turn: _Turn, arg: str) -> None:
+        names = ", ".join(PROFILES)
+        name = arg.strip().lower()
+        if not name:
+            await self._say(turn.channel, t("skill_list", turn.lang, name=turn.conv.skill, names=names))
+            return
+        if name not in PROFILES:
+            await self._say(turn.channel, t("skill_unknown", turn.lang, name=arg.strip()[:50], names=names))
+            return
+        async with self._lock(turn.conv.key):
+            conv = (await self.store.get_conversation(turn.conv.key) or turn.conv).with_changes(skill=name)
+            await self.store.save_conversation(conv)
+        p = PROFILES[name]
+        await self._say(turn.channel, t("skill_set", turn.lang, title=p.title, name=p.name, example=p.examples[0]))
+
+    async def _credits(self, turn: _Turn) -> None:
+        c = await self.client.credits(attribution=turn.attribution)
+        await self._say(
+            turn.channel,
+            t("credits", turn.lang, available=_num(c.available), frozen=_num(c.frozen), total=_num(c.total_or_sum)),
+        )
+
+    async def _status(self, turn: _Turn) -> None:
+        if turn.conv.session_id is None:
+            await self._say(turn.channel, t("need_session", turn.lang))
+            return
+        try:
+            state = await self.client.state(turn.conv.session_id, attribution=turn.attribution)
+        except NemoSessionNotFound:
+            await self._replace_lost_session(turn)
+            return
+        lines = [t("status_head", turn.lang, summary=timeline.summarize(state.draft))]
+        assets = [_describe_asset(info) for info in state.video_infos]
+        lines.append(t("status_assets", turn.lang, assets="; ".join(assets)) if assets else t("status_no_assets", turn.lang))
+        jobs = await self.store.list_renders(conversation_key=turn.conv.key)
+        if jobs:
+            lines.append(t("status_render", turn.lang, status=jobs[-1].status))
+        await self._say(turn.channel, "\n".join(lines), buttons=(Button.EXPORT, Button.CREDITS))
+
+    async def _project_link(self, turn: _Turn) -> str | None:
+        if not turn.conv.session_id or not turn.conv.task_id:
+            return None
+        try:
+            return await self.client.claim_link(turn.conv.task_id, turn.conv.session_id, attribution=turn.attribution)
+        except NemoError as exc:
+            log.warning("claim link failed for %s: %r", turn.conv.key, exc)
+            return None
+
+    async def _link(self, turn: _Turn) -> None:
+        if turn.conv.session_id is None:
+            await self._say(turn.channel, t("need_session", turn.lang))
+            return
+        url = await self._project_link(turn)
+        await self._say(turn.channel, t("project_link", turn.lang, url=url) if url else t("link_failed", turn.lang))
+
+    async def _new(self, turn: _Turn) -> None:
+        async with self._lock(turn.conv.key):
+            conv = turn.conv.with_changes(session_id=None, task_id=None, data={})
+            await self.store.save_conversation(conv)
+            turn.conv = conv
+        await self._say(turn.channel, t("new_session", turn.lang))
+
+    # ------------------------------------------------------------------ uploads
+
+    def _check_attachment(self, att: Attachment, lang: str) -> str | None:
+        ext = Path(att.filename).suffix.lower().lstrip(".")
+        if ext not in _ACCEPTED_EXT:
+            return t("unsupported_files", lang, names=att.filename, formats=FORMATS_LINE)
+        if att.size == 0:
+            return t("empty_file", lang, name=att.filename)
+        limit = self.settings.max_upload_bytes
+        if att.size is not None and att.size > limit:
+            return t("too_large_file", lang, name=att.filename, size=fmt_size(att.size), limit=fmt_size(limit))
+        return None
+
+    async def _upload(self, turn: _Turn, *, follow_up: bool = False) -> bool:
+        """Check and upload the message's attachments together. Returns True if any went up."""
+        good: list[Attachment] = []
+        for att in turn.msg.attachments:
+            problem = self._check_attachment(att, turn.lang)
+            if problem:
+                await self._say(turn.channel, problem)
+            else:
+                good.append(att)
+        if not good:
+            return False
+        await self._ensure_session(turn)
+        try:
+            files = await self._send_uploads(turn, good)
+        except NemoSessionNotFound:
+            await self._replace_lost_session(turn)
+            files = await self._send_uploads(turn, good)
+        except NemoUnsupportedFile:
+            names = ", ".join(a.filename for a in good)
+            await self._say(turn.channel, t("backend_unsupported", turn.lang, names=names, formats=FORMATS_LINE))
+            return False
+        described = ", ".join(_describe_asset(f.model_dump()) for f in files) or ", ".join(a.filename for a in good)
+        text = t("uploaded", turn.lang, files=described)
+        if not follow_up:
+            text += "\n" + t("upload_next", turn.lang, example=turn.profile.examples[0])
+        await self._say(turn.channel, text)
+        return True
+
+    async def _send_uploads(self, turn: _Turn, atts: list[Attachment]) -> list[Any]:
+        sid = turn.conv.session_id
+        assert sid is not None
+        by_url = [a for a in atts if a.public_url and not a.path]
+        streamed = [a for a in atts if a not in by_url]
+        results: list[Any] = []
+        if by_url:
+            try:
+                results += await self.client.upload_urls(
+                    sid, [a.public_url for a in by_url if a.public_url], attribution=turn.attribution
+                )
+            except (NemoUnsupportedFile, NemoFileTooLarge, NemoSessionNotFound):
+                raise
+            except NemoError as exc:
+                if not all(a.open for a in by_url):
+                    raise
+                log.info("URL upload failed (%r); streaming the bytes instead", exc)
+                streamed += by_url
+        if streamed:
+            sources = [
+                UploadSource(
+                    filename=a.filename,
+                    path=a.path,
+                    stream=None if a.path else a.open,
+                    size=a.size,
+                    content_type=a.content_type or "application/octet-stream",
+                )
+                for a in streamed
+            ]
+            results += await self.client.upload_files(sid, sources, attribution=turn.attribution)
+        return results
+
+    # ------------------------------------------------------------------ agent runs
+
+    async def _agent(self, turn: _Turn, text: str) -> None:
+        limit = self.settings.max_prompt_chars
+        if len(text) > limit:
+            await self._say(turn.channel, t("too_long", turn.lang, n=len(text), limit=limit))
+            return
+        await self._ensure_session(turn)
+        sid = turn.conv.session_id
+        assert sid is not None
+        try:
+            before = (await self.client.state(sid, attribution=turn.attribution)).draft
+        except NemoSessionNotFound:
+            await self._replace_lost_session(turn)
+            return
+        progress = self._progress(turn)
+        await progress.start()
+        answers: list[str] = []
+        error: AgentError | None = None
+        changed = False
+        try:
+            async for event in self.client.run(
+                sid,
+                text,
+                attribution=turn.attribution,
+                idle_timeout_s=self.settings.sse_idle_timeout_s,
+                hard_timeout_s=self.settings.sse_hard_timeout_s,
+            ):
+                if isinstance(event, ToolCall):
+                    await progress.stage(stage_for_tool(event.name, turn.lang))
+                elif isinstance(event, TextAnswer):
+                    if answers and _TEMPORARY_ISSUE in event.text.lower():
+                        continue  # trailing noise after real answers (contract section 3)
+                    answers.append(event.text)
+                elif isinstance(event, StateChanged):
+                    changed = True
+                elif isinstance(event, AgentError):
+                    error = event
+        except NemoSessionNotFound:
+            await progress.stop()
+            await progress.finish(t("failed_in", turn.lang, elapsed=fmt_elapsed(progress.elapsed_s)))
+            await self._replace_lost_session(turn)
+            return
+        except NemoStreamDropped:
+            await progress.stage(t("stream_dropped_wait", turn.lang))
+            await self._after_drop(turn, progress, before)
+            return
+        except NemoTimeoutError:
+            await progress.finish(t("failed_in", turn.lang, elapsed=fmt_elapsed(progress.elapsed_s)))
+            await self._say(turn.channel, t("agent_timeout", turn.lang))
+            return
+        except BaseException:
+            await progress.stop()
+            raise
+        elapsed = fmt_elapsed(progress.elapsed_s)
+        if error is not None and not answers:
+            log.warning("agent run failed in %s: %s %s", turn.conv.key, error.code, error.message[:200])
+            await progress.finish(t("failed_in", turn.lang, elapsed=elapsed))
+            await self._say(turn.channel, t("agent_failed", turn.lang))
+            return
+        await progress.finish(t("done_in", turn.lang, elapsed=elapsed))
+        await self._answer(turn, answers, before, changed)
+
+    async def _answer(self, turn: _Turn, answers: list[str], before: dict[str, Any], changed: bool) -> None:
+        sid = turn.conv.session_id
+        assert sid is not None
+        actions: set[str] = set()
+        parts: list[str] = []
+        for raw in answers:
+            tr = translate(raw)
+            actions |= tr.actions
+            if tr.text:
+                parts.append(tr.text)
+        after: dict[str, Any] | None = None
+        if not parts or "timeline" in actions:
+            after = (await self.client.state(sid, attribution=turn.attribution)).draft
+        if not parts:
+            changes = timeline.diff(before, after)
+            parts.append(
+                t("silent_changes", turn.lang, changes="\n".join(f"• {c}" for c in changes))
+                if changes
+                else t("silent_nothing", turn.lang)
+            )
+        if "timeline" in actions and after is not None:
+            parts.append(timeline.summarize(after))
+        if "credits" in actions:
+            c = await self.client.credits(attribution=turn.attribution)
+            parts.append(
+                t("credits", turn.lang, available=_num(c.available), frozen=_num(c.frozen), total=_num(c.total_or_sum))
+            )
+        if "edit" in actions:
+            parts.append(t("hint_edit", turn.lang))
+        if "export" in actions or "click" in actions:
+            parts.append(t("hint_export", turn.lang))
+        await self._say(turn.channel, "\n\n".join(parts), buttons=ANSWER_BUTTONS)
+
+    async def _after_drop(self, turn: _Turn, progress: ProgressMessage, before: dict[str, Any]) -> None:
+        """A dropped stream: never re-send; read the state until it changes (contract section 3)."""
+        sid = turn.conv.session_id
+        assert sid is not None
+        s = self.settings
+        last: dict[str, Any] | None = None
+        unchanged = 0
+        await asyncio.sleep(s.drop_first_check_s)
+        while True:
+            try:
+                draft = (await self.client.state(sid, attribution=turn.attribution)).draft
+            except NemoError as exc:
+                log.warning("state read after a dropped stream failed: %r", exc)
+                draft = last if last is not None else before
+            changes = timeline.diff(before, draft)
+            if changes:
+                await progress.finish(t("done_in", turn.lang, elapsed=fmt_elapsed(progress.elapsed_s)))
+                text = t("stream_dropped_changed", turn.lang, changes="\n".join(f"• {c}" for c in changes))
+                await self._say(turn.channel, text, buttons=ANSWER_BUTTONS)
+                return
+            unchanged = unchanged + 1 if draft == last or last is None else 1
+            last = draft
+            if unchanged >= s.drop_max_unchanged_reads:
+                await progress.finish(t("failed_in", turn.lang, elapsed=fmt_elapsed(progress.elapsed_s)))
+                await self._say(turn.channel, t("stream_dropped_nothing", turn.lang))
+                return
+            await asyncio.sleep(s.drop_check_every_s)
+
+    def _progress(self, turn: _Turn) -> ProgressMessage:
+        return ProgressMessage(
+            turn.channel,
+            turn.lang,
+            edit_interval_s=self.settings.progress_edit_interval_s,
+            heartbeat_interval_s=self.settings.heartbeat_interval_s,
+        )
+
+    # ------------------------------------------------------------------ export
+
+    async def _export(self, turn: _Turn) -> None:
+        profile = turn.profile
+        if turn.conv.session_id is None:
+            await self._say(turn.channel, t("not_ready", turn.lang, example=profile.examples[0]))
+            return
+        sid = turn.conv.session_id
+        try:
+            draft = (await self.client.state(sid, attribution=turn.attribution)).draft
+        except NemoSessionNotFound:
+            await self._replace_lost_session(turn)
+            return
+        if not timeline.is_ready(draft):
+            await self._say(turn.channel, t("not_ready", turn.lang, example=profile.examples[0]))
+            return
+        for job in await self.store.list_renders(conversation_key=turn.conv.key, undelivered=True):
+            if job.status in {"submitting", "pending", "processing"}:
+                await self._say(turn.channel, t("render_busy", turn.lang))
+                return
+
+        progress = self._progress(turn)
+        await progress.start(t("rendering", turn.lang), ticker=False)
+        job: RenderJob | None = None
+
+        async def on_submit(render_id: str) -> None:
+            nonlocal job
+            attempt = 1 if job is None else job.attempt + 1
+            if job is not None:
+                await progress.stage(t("render_retry", turn.lang))
+            job = RenderJob(
+                render_id=render_id,
+                conversation_key=turn.conv.key,
+                session_id=sid,
+                attempt=attempt,
+                status_message=progress.ref.id if progress.ref else None,
+            )
+            await self.store.save_render(job)
+
+        async def on_progress(status: RenderStatus) -> None:
+            nonlocal job
+            assert job is not None
+            if status.status != job.status or abs(status.progress - job.progress) >= 5:
+                job = job.with_changes(
+                    status=status.status, progress=status.progress, output_url=status.output_url, error=status.error
+                )
+                await self.store.save_render(job)
+            if status.status in {"pending", "processing"}:
+                pct = int(status.progress)
+                await progress.stage(
+                    t("rendering_pct", turn.lang, pct=pct) if pct > 0 else t("rendering", turn.lang)
+                )
+
+        s = self.settings
+        try:
+            outcome = await self.client.export(
+                sid,
+                draft,
+                attribution=turn.attribution,
+                on_submit=on_submit,
+                on_progress=on_progress,
+                poll_initial_s=s.render_poll_initial_s,
+                poll_max_s=s.render_poll_max_s,
+                poll_factor=s.render_poll_factor,
+                timeout_s=s.render_timeout_s,
+            )
+        except NemoRenderFailed as exc:
+            if job is not None:
+                await self.store.save_render(job.with_changes(status="failed", error=exc.message[:500]))
+            await progress.finish(t("render_failed", turn.lang, error=exc.message[:200]))
+            return
+        except NemoTimeoutError:
+            await progress.finish(t("render_timeout", turn.lang))
+            return
+        assert job is not None
+        job = job.with_changes(status="completed", progress=100.0, output_url=outcome.download_url)
+        await self.store.save_render(job)
+
+        width = int(draft.get("m", {}).get("width") or 1920) if isinstance(draft.get("m"), dict) else 1920
+        height = int(draft.get("m", {}).get("height") or 1080) if isinstance(draft.get("m"), dict) else 1080
+        duration_ms = float(outcome.duration_s * 1000 if outcome.duration_s else draft.get("d") or 0)
+        link = await self._project_link(turn)
+        link_line = "\n" + t("project_link", turn.lang, url=link) if link else ""
+        limit = turn.channel.limits.max_upload_bytes
+        work = Path(tempfile.mkdtemp(prefix="nemobot-render-", dir=self.work_dir))
+        try:
+            name = f"nemovideo-{outcome.render_id.removeprefix('render_')[:12]}.mp4"
+            path = work / name
+            size = await self.client.download(
+                outcome.download_url,
+                path,
+                needs_auth=outcome.needs_auth,
+                max_bytes=limit,
+                attribution=turn.attribution,
+            )
+            details = f"{width}x{height}, {timeline.fmt_seconds(duration_ms)} s"
+            if size is not None:
+                details += f", {fmt_size(size)}"
+                caption = t("render_ready_file", turn.lang, details=details) + link_line
+                await progress.finish(t("render_ready_file", turn.lang, details=details))
+                caption_limit = turn.channel.limits.max_caption_chars
+                await turn.channel.send_file(path, name=name, size=size, caption=caption[:caption_limit])
+                delivered_as = "file"
+            else:
+                big = outcome.size or limit + 1
+                if outcome.needs_auth:
+                    url = link or self.client.web_url
+                    text = t("render_ready_web", turn.lang, details=details, size=fmt_size(big), limit=fmt_size(limit), url=url)
+                else:
+                    text = t(
+                        "render_ready_link", turn.lang, details=details, size=fmt_size(big), limit=fmt_size(limit),
+                        url=outcome.download_url,
+                    ) + link_line
+                await progress.finish(t("render_ready_file", turn.lang, details=details))
+                await self._say(turn.channel, text)
+                delivered_as = "link"
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        await self.store.save_render(job.with_changes(status="delivered", delivered=True, delivered_as=delivered_as))
+
+    # ------------------------------------------------------------------ output
+
+    async def _say(self, channel: ReplyChannel, text: str, *, buttons: tuple[Button, ...] = ()) -> SentRef | None:
+        """Send ``text``, split at the channel's message limit on line breaks; buttons on the last part."""
+        chunks = split_message(text, channel.limits.max_message_chars)
+        ref: SentRef | None = None
+        for i, chunk in enumerate(chunks):
+            with contextlib.suppress(ChannelError):
+                ref = await channel.send(Reply(chunk, buttons=buttons if i == len(chunks) - 1 else ()))
+        return ref
+
+
+def split_message(text: str, limit: int) -> list[str]:
+    """Split ``text`` into parts of at most ``limit`` characters, preferring line breaks.
+
+    Args:
+        text: The message.
+        limit: The platform limit (Telegram 4096, Discord 2000 characters).
+
+    Returns:
+        One or more non-empty parts (``[""]`` never: an empty text gives ``["…"]``).
+    """
+    text = text.strip() or "…"
+    parts: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        if cut < limit // 2:
+            cut = text.rfind(" ", 0, limit)
+        if cut < limit // 2:
+            cut = limit
+        parts.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    parts.append(text)
+    return [p for p in parts if p]
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+
+
+def _describe_asset(info: dict[str, Any]) -> str:
+    name = str(info.get("filename") or info.get("name") or "file")
+    bits: list[str] = []
+    duration = info.get("duration")
+    if isinstance(duration, (int, float)) and duration:
+        bits.append(f"{duration:.1f} s")
+    if info.get("width") and info.get("height"):
+        bits.append(f"{info['width']}x{info['height']}")
+    return f"{name} ({', '.join(bits)})" if bits else name

@@ -1,0 +1,180 @@
+"""Typed NemoVideo errors and the one function that maps answers to them.
+
+Only :class:`NemoError` subclasses leave :mod:`bot.nemo`; aiohttp exceptions are wrapped in
+:class:`NemoConnectionError` (``raise ... from exc``). Codes follow contract section 7.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+AUTH_CODES = frozenset({1001, 1010, 1011})
+
+
+class NemoError(Exception):
+    """Base of every NemoVideo error.
+
+    Attributes:
+        message: A short, token-free description (safe to log).
+        status: The HTTP status, or ``None`` for transport errors.
+        code: The envelope ``code`` (e.g. 1001), or ``None``.
+        retry_after: Seconds to wait before retrying (HTTP 429 ``Retry-After``), or ``None``.
+        body: The decoded answer body (dict, str or ``None``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: int | None = None,
+        retry_after: float | None = None,
+        body: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.retry_after = retry_after
+        self.body = body
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, status={self.status}, code={self.code})"
+
+
+class NemoConnectionError(NemoError):
+    """The API could not be reached, or the connection broke mid-answer."""
+
+
+class NemoTimeoutError(NemoError):
+    """A call or a run took longer than allowed (HTTP timeout, SSE idle/hard limit, render limit)."""
+
+
+class NemoStreamDropped(NemoConnectionError):
+    """The agent stream closed abnormally after the message was accepted (never re-send)."""
+
+
+class NemoAuthError(NemoError):
+    """Token expired or invalid: code 1001/1010/1011 or HTTP 401."""
+
+
+class NemoClientIdMissing(NemoError):
+    """HTTP 400 for an anonymous-token call without ``X-Client-Id``."""
+
+
+class NemoSessionNotFound(NemoError):
+    """Code 1002 or ``/run_sse`` HTTP 404: the session is gone."""
+
+
+class NemoOutOfCredits(NemoError):
+    """Code 2001: the account has no credits left for an agent run."""
+
+
+class NemoUnsupportedFile(NemoError):
+    """Code 4001: the file type is not accepted."""
+
+
+class NemoFileTooLarge(NemoError):
+    """Code 4002: the file is over the size cap (500 MB, contract section 8)."""
+
+
+class NemoPaymentRequired(NemoError):
+    """HTTP 402: export blocked on the free plan, or missing attribution headers."""
+
+
+class NemoRateLimited(NemoError):
+    """HTTP 429 (after the client's single retry)."""
+
+
+class NemoRenderFailed(NemoError):
+    """A render failed twice (contract section 5 step 4) or was cancelled."""
+
+
+class NemoBadRequest(NemoError):
+    """Any other 4xx, or an envelope error code nemobot has no special meaning for."""
+
+
+class NemoServerError(NemoError):
+    """HTTP 5xx."""
+
+
+_CODE_CLASSES: dict[int, type[NemoError]] = {
+    1001: NemoAuthError,
+    1010: NemoAuthError,
+    1011: NemoAuthError,
+    1002: NemoSessionNotFound,
+    2001: NemoOutOfCredits,
+    4001: NemoUnsupportedFile,
+    4002: NemoFileTooLarge,
+}
+
+
+def _retry_after(headers: Mapping[str, str] | None) -> float | None:
+    if not headers:
+        return None
+    raw = headers.get("Retry-After")
+    if raw is None:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        return None
+
+
+def _message_of(body: Any, default: str) -> str:
+    if isinstance(body, Mapping):
+        for key in ("message", "error", "detail", "msg"):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                return value[:300]
+    if isinstance(body, str) and body.strip():
+        return body.strip()[:300]
+    return default
+
+
+def error_for(status: int, body: Any, headers: Mapping[str, str] | None = None) -> NemoError | None:
+    """Map one answer to a typed error, or ``None`` when it is a success.
+
+    The single place where HTTP statuses and both envelopes are interpreted (contract
+    sections 1, 5 and 7): ``{"code": N}`` with ``N != 0`` is an error even with HTTP 200;
+    ``{"success": false, "error": ...}`` is an error; any non-2xx status is an error.
+
+    Args:
+        status: HTTP status.
+        body: The decoded JSON body (dict), text (str) or ``None``.
+        headers: Response headers (for ``Retry-After``).
+
+    Returns:
+        The error to raise, or ``None``.
+    """
+    code: int | None = None
+    if isinstance(body, Mapping):
+        raw = body.get("code")
+        if isinstance(raw, int) and not isinstance(raw, bool) and raw != 0:
+            code = raw
+        elif isinstance(raw, str) and raw.lstrip("-").isdigit() and int(raw) != 0:
+            code = int(raw)
+    success_false = isinstance(body, Mapping) and body.get("success") is False
+
+    if 200 <= status < 300 and code is None and not success_false:
+        return None
+
+    kwargs = {"status": status, "code": code, "retry_after": _retry_after(headers), "body": body}
+    if code in _CODE_CLASSES:
+        return _CODE_CLASSES[code](_message_of(body, f"NemoVideo error {code}"), **kwargs)
+    if status == 401:
+        return NemoAuthError(_message_of(body, "token invalid"), **kwargs)
+    if status == 402:
+        return NemoPaymentRequired(_message_of(body, "payment required"), **kwargs)
+    if status == 429:
+        return NemoRateLimited(_message_of(body, "rate limited"), **kwargs)
+    if status == 404 and isinstance(body, Mapping) and "Session not found" in str(body.get("detail", "")):
+        return NemoSessionNotFound(_message_of(body, "session not found"), **kwargs)
+    if status == 400 and "client" in _message_of(body, "").lower():
+        return NemoClientIdMissing(_message_of(body, "missing X-Client-Id"), **kwargs)
+    if status >= 500:
+        return NemoServerError(_message_of(body, f"server error {status}"), **kwargs)
+    if success_false and 200 <= status < 300:
+        return NemoBadRequest(_message_of(body, "request failed"), **kwargs)
+    return NemoBadRequest(_message_of(body, f"HTTP {status}"), **kwargs)

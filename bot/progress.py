@@ -1,0 +1,155 @@
+"""One progress message per run, edited in place and paced.
+
+The message shows the stage (from the agent's tool activity, contract section 3), the
+elapsed time and, at most once per heartbeat interval, "⏳ Still working...". Edits are at
+least ``edit_interval_s`` apart and identical edits are skipped, which keeps the bot under
+the platforms' edit limits (Telegram: about 20 edits per minute per chat). Channels that
+cannot edit get a new message only for stage changes and heartbeats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+from bot.boundary import ChannelError, ReplyChannel, Reply, SentRef
+from bot.texts import fmt_elapsed, t
+
+log = logging.getLogger(__name__)
+
+
+def stage_for_tool(name: str, lang: str = "en") -> str:
+    """The progress stage for a tool name (contract section 3).
+
+    ``generate_video``/``seedance`` -> generation (2-5 min); ``music``/``audio``/``voice`` ->
+    music (1-2 min); ``edit``/``draft``/``multitrack`` -> an edit; ``analy``/``understand``
+    -> analysis; anything else -> a generic stage naming the tool.
+    """
+    low = name.lower()
+    if "generate_video" in low or "seedance" in low:
+        return t("stage_generate", lang)
+    if any(k in low for k in ("music", "audio", "voice")):
+        return t("stage_music", lang)
+    if any(k in low for k in ("edit", "draft", "multitrack")):
+        return t("stage_edit", lang)
+    if "analy" in low or "understand" in low or "rank" in low:
+        return t("stage_analysis", lang)
+    return t("stage_other", lang, tool=name.replace("_", " "))
+
+
+class ProgressMessage:
+    """The progress message of one run or render.
+
+    Args:
+        channel: Where to post.
+        lang: ``en`` or ``zh``.
+        edit_interval_s: Minimum time between two edits (s).
+        heartbeat_interval_s: Minimum time between two "Still working" notes (s; default 120).
+        clock: Monotonic clock (tests may replace it).
+    """
+
+    def __init__(
+        self,
+        channel: ReplyChannel,
+        lang: str = "en",
+        *,
+        edit_interval_s: float = 3.0,
+        heartbeat_interval_s: float = 120.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.channel = channel
+        self.lang = lang
+        self.edit_interval_s = edit_interval_s
+        self.heartbeat_interval_s = heartbeat_interval_s
+        self.clock = clock
+        self.ref: SentRef | None = None
+        self.stage_text = t("working", lang)
+        self.still_note: str | None = None
+        self._shown: str | None = None
+        self._last_edit = 0.0
+        self._last_still = 0.0
+        self._started = 0.0
+        self._ticker: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def elapsed_s(self) -> float:
+        """Seconds since :meth:`start`."""
+        return self.clock() - self._started
+
+    def _render(self) -> str:
+        lines = [self.stage_text]
+        if self.still_note:
+            lines.append(self.still_note)
+        return "\n".join(lines)
+
+    async def start(self, text: str | None = None, *, ticker: bool = True) -> None:
+        """Post the message and start the heartbeat ticker."""
+        self._started = self._last_still = self.clock()
+        if text:
+            self.stage_text = text
+        body = self._render()
+        try:
+            self.ref = await self.channel.send(Reply(body, final=False))
+            self._shown = body
+            self._last_edit = self.clock()
+        except ChannelError as exc:
+            log.warning("could not post a progress message: %s", exc)
+        if ticker:
+            self._ticker = asyncio.create_task(self._tick(), name="progress-ticker")
+
+    async def _tick(self) -> None:
+        step = max(0.05, min(self.edit_interval_s, self.heartbeat_interval_s, 1.0))
+        while True:
+            await asyncio.sleep(step)
+            now = self.clock()
+            if now - self._last_still >= self.heartbeat_interval_s:
+                self._last_still = now
+                self.still_note = t("still_working", self.lang, elapsed=fmt_elapsed(self.elapsed_s))
+                await self._push(new_message_ok=True)
+            elif self._shown != self._render():
+                await self._push()
+
+    async def stage(self, text: str) -> None:
+        """Show a new stage (paced; identical stages are skipped)."""
+        if text == self.stage_text:
+            return
+        self.stage_text = text
+        await self._push(new_message_ok=True)
+
+    async def _push(self, *, force: bool = False, new_message_ok: bool = False) -> None:
+        async with self._lock:
+            body = self._render()
+            if body == self._shown and not force:
+                return
+            if not force and self.clock() - self._last_edit < self.edit_interval_s:
+                return  # the ticker flushes it once the interval has passed
+            try:
+                if self.ref is not None and self.channel.limits.can_edit:
+                    await self.channel.edit(self.ref, Reply(body, final=force))
+                elif new_message_ok or force:
+                    self.ref = await self.channel.send(Reply(body, final=force))
+                else:
+                    return
+                self._shown = body
+                self._last_edit = self.clock()
+            except ChannelError as exc:
+                log.warning("could not update a progress message: %s", exc)
+
+    async def finish(self, text: str) -> None:
+        """Stop the ticker and show the final line (e.g. "✅ Done in 12 s.")."""
+        await self.stop()
+        self.stage_text = text
+        self.still_note = None
+        await self._push(force=True)
+
+    async def stop(self) -> None:
+        """Stop the ticker without a final edit. Idempotent."""
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+            self._ticker = None

@@ -1,0 +1,142 @@
+"""Runtime settings, read from the environment and ``.env`` with pydantic-settings.
+
+Every setting is documented in ``.env.example``. A bad value fails at start with one line
+naming the setting (see :func:`load_settings`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid. ``str()`` is one line naming the setting."""
+
+
+class Settings(BaseSettings):
+    """nemobot's settings.
+
+    Attributes:
+        nemo_api_url: NemoVideo API base (contract section 1).
+        nemo_web_url: NemoVideo web app base, used for claim and registration links.
+        nemo_token: A fixed bearer token; when unset an anonymous token is used.
+        nemo_client_id: The anonymous client id (UUID); when unset one is created once and
+            persisted in the store.
+        database_url: ``sqlite:///path`` (default ``sqlite:///nemobot.db``).
+        heartbeat_interval_s: Seconds between "Still working" notes during a run (default 120).
+        progress_edit_interval_s: Minimum seconds between two edits of a progress message.
+        sse_idle_timeout_s: Heartbeats-only time after which a run is a timeout (600, section 3).
+        sse_hard_timeout_s: Hard limit of one agent run (900, section 3).
+        render_timeout_s: Total time allowed for one render's polling (s).
+        render_poll_initial_s / render_poll_max_s / render_poll_factor: poll back-off
+            (contract section 5: the CLI backs off from 2 s by x1.5 up to 15 s).
+        rate_limit_wait_s: Wait before the single retry of an HTTP 429 without Retry-After.
+        http_timeout_s: Timeout of one non-streaming HTTP call (s).
+        max_upload_mb: Upload cap in MB (contract section 8: 500).
+        max_prompt_chars: Longest message sent to the agent (characters).
+        drop_first_check_s / drop_check_every_s / drop_max_unchanged_reads: after a dropped
+            stream, read the state after 30 s, then every 60 s, up to 5 unchanged reads
+            (contract section 3).
+        default_skill: The skill profile of new conversations.
+        downloads_dir: Where the terminal adapter saves delivered files.
+        log_level: Python logging level name.
+    """
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    nemo_api_url: str = "https://mega-api-prod.nemovideo.ai"
+    nemo_web_url: str = "https://nemovideo.com"
+    nemo_token: SecretStr | None = None
+    nemo_client_id: str | None = None
+    database_url: str = "sqlite:///nemobot.db"
+    heartbeat_interval_s: float = Field(120.0, gt=0)
+    progress_edit_interval_s: float = Field(3.0, ge=0)
+    sse_idle_timeout_s: float = Field(600.0, gt=0)
+    sse_hard_timeout_s: float = Field(900.0, gt=0)
+    render_timeout_s: float = Field(1800.0, gt=0)
+    render_poll_initial_s: float = Field(2.0, gt=0)
+    render_poll_max_s: float = Field(15.0, gt=0)
+    render_poll_factor: float = Field(1.5, ge=1)
+    rate_limit_wait_s: float = Field(30.0, ge=0)
+    http_timeout_s: float = Field(60.0, gt=0)
+    max_upload_mb: int = Field(500, gt=0)
+    max_prompt_chars: int = Field(4000, gt=0)
+    drop_first_check_s: float = Field(30.0, ge=0)
+    drop_check_every_s: float = Field(60.0, ge=0)
+    drop_max_unchanged_reads: int = Field(5, ge=1)
+    default_skill: str = "video-leaderboard"
+    downloads_dir: Path = Path("nemobot-downloads")
+    log_level: str = "INFO"
+
+    @field_validator("nemo_api_url", "nemo_web_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("nemo_client_id")
+    @classmethod
+    def _uuid(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        return str(uuid.UUID(value))
+
+    @field_validator("database_url")
+    @classmethod
+    def _db_url(cls, value: str) -> str:
+        if not value.startswith("sqlite://"):
+            raise ValueError("only sqlite:///path is supported for now")
+        return value
+
+    @field_validator("default_skill")
+    @classmethod
+    def _skill(cls, value: str) -> str:
+        from bot.profiles import PROFILES
+
+        if value not in PROFILES:
+            raise ValueError(f"unknown skill; choose one of {', '.join(PROFILES)}")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        value = value.upper()
+        if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return value
+
+    @property
+    def sqlite_path(self) -> Path:
+        """The SQLite file of ``database_url`` (``sqlite:///x.db`` -> ``x.db``)."""
+        return Path(self.database_url.removeprefix("sqlite:///").removeprefix("sqlite://"))
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """``max_upload_mb`` in bytes (1 MB = 1024 * 1024 bytes)."""
+        return self.max_upload_mb * 1024 * 1024
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning validation errors into one clear line.
+
+    Args:
+        **overrides: Values that win over the environment (used by the CLI and tests).
+
+    Returns:
+        The validated settings.
+
+    Raises:
+        SettingsError: One line such as ``setting NEMO_API_URL: must start with http://``.
+    """
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "?"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"setting {name}: {message}") from None

@@ -1,0 +1,389 @@
+"""In-memory model of the emulator: users, tokens, sessions, uploads, runs and renders.
+
+Everything lives in one :class:`EmulatorState` object per server (``Emulator.state``), which
+tests may read and change directly. Nothing is persisted: media files live under the state's
+``data_dir`` (``cdn/<hash>/<name>`` for uploads and generated media, ``renders/<id>.mp4``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import secrets
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import aiohttp
+
+from emulator.config import EmulatorConfig
+
+__all__ = [
+    "EmulatorState",
+    "RenderRecord",
+    "Session",
+    "Token",
+    "UploadRecord",
+    "User",
+    "initial_session_state",
+]
+
+log = logging.getLogger(__name__)
+
+
+def initial_session_state() -> dict[str, Any]:
+    """The state of a new session (contract section 2.2 / 4)."""
+    return {
+        "draft": {"t": [], "d": 0, "m": {"width": 1920, "height": 1080, "fps": 30}},
+        "video_infos": [],
+        "canvas_config": {"width": 1920, "height": 1080, "aspect_ratio": "16:9"},
+        "generated_media": [],
+        "video_analyses": [],
+    }
+
+
+@dataclass
+class User:
+    """An anonymous user and their credits.
+
+    Attributes:
+        user_id: ``anon_<hex>``.
+        client_id: The ``X-Client-Id`` that created it.
+        available: Credits that can be spent.
+        frozen: Credits held by running agent runs.
+        consumed: Credits spent so far.
+        granted: Credits granted so far (initial grant plus :meth:`EmulatorState.set_credits`).
+    """
+
+    user_id: str
+    client_id: str
+    available: int
+    frozen: int = 0
+    consumed: int = 0
+    granted: int = 0
+
+
+@dataclass
+class Token:
+    """A bearer token (``nmv_usr_<hex>``).
+
+    Attributes:
+        value: The token string.
+        user_id: Its user.
+        expires_at: Expiry, Unix seconds.
+        calls: Authenticated calls made with it so far.
+    """
+
+    value: str
+    user_id: str
+    expires_at: float
+    calls: int = 0
+
+
+@dataclass
+class Session:
+    """An agent session (a project).
+
+    Attributes:
+        session_id: The session id.
+        task_id: The task id created with it.
+        user_id: Its owner.
+        task_name: ``task_name`` of the creation request.
+        language: ``language`` of the creation request (``en``, ``zh-CN``...).
+        state: The session state (``draft``, ``video_infos``, ``canvas_config``,
+            ``generated_media``, ``video_analyses``).
+        attribution: Last seen ``X-Skill-*`` headers, keys ``source``, ``version``,
+            ``platform`` (``None`` when the header was missing).
+        lock: Serialises agent runs of this session.
+    """
+
+    session_id: str
+    task_id: str
+    user_id: str
+    task_name: str = "project"
+    language: str = "en"
+    state: dict[str, Any] = field(default_factory=initial_session_state)
+    attribution: dict[str, str | None] = field(default_factory=dict)
+    created_at: float = field(default_factory=time.time)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+
+
+@dataclass
+class UploadRecord:
+    """One accepted uploaded file.
+
+    Attributes:
+        session_id: The session it went to.
+        filename: Sanitised file name.
+        file_type: ``video``, ``image`` or ``audio``.
+        hash: SHA-256 of the bytes (hex).
+        size: Size in bytes.
+        path: Local file.
+        cdn_url: Where the emulator serves it.
+        source: ``multipart`` or ``url``.
+    """
+
+    session_id: str
+    filename: str
+    file_type: str
+    hash: str
+    size: int
+    path: Path
+    cdn_url: str
+    source: str
+
+
+@dataclass
+class RenderRecord:
+    """One render (contract section 5).
+
+    Attributes:
+        id: The client's render id.
+        session_id: Its session.
+        user_id: Who submitted it.
+        draft: The submitted draft.
+        attempt: The session's render attempt number (1 for the first).
+        status: ``pending``, ``processing``, ``completed`` or ``failed`` (cancelled renders
+            are ``failed`` with error ``"cancelled"``).
+        progress: 0-100.
+        error: Failure reason, for failed renders.
+        output_path: The MP4, once completed.
+        duration_s: Its duration in seconds, once completed.
+        size: Its size in bytes, once completed.
+        created_at / completed_at: Unix seconds.
+    """
+
+    id: str
+    session_id: str
+    user_id: str
+    draft: dict[str, Any]
+    attempt: int
+    status: str = "pending"
+    progress: float = 0.0
+    error: str | None = None
+    output_path: Path | None = None
+    duration_s: float | None = None
+    size: int | None = None
+    created_at: float = field(default_factory=time.time)
+    completed_at: float | None = None
+    cancel_event: threading.Event = field(default_factory=threading.Event, repr=False)
+    task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    @property
+    def active(self) -> bool:
+        """Still pending or processing."""
+        return self.status in ("pending", "processing")
+
+
+class EmulatorState:
+    """Everything the emulator knows, plus the test controls.
+
+    Attributes:
+        config: The live :class:`EmulatorConfig` (read at request time).
+        data_dir: Root folder for media files.
+        users: By user id.
+        clients: ``X-Client-Id`` -> user id.
+        tokens: By token string.
+        sessions: By session id.
+        uploads: Every accepted upload, in order.
+        renders: By render id.
+        runs_per_session: Accepted ``/run_sse`` runs per session id.
+        render_attempts: Render submissions per session id.
+        attribution: Last seen ``X-Skill-*`` headers per session id (same dict as
+            :attr:`Session.attribution`, kept after a session is dropped).
+        score_cache: Motion scores shared by all runs, keyed ``(path, start_ms, dur_ms)``.
+    """
+
+    def __init__(self, config: EmulatorConfig, data_dir: Path) -> None:
+        self.config = config
+        self.data_dir = Path(data_dir)
+        self.users: dict[str, User] = {}
+        self.clients: dict[str, str] = {}
+        self.tokens: dict[str, Token] = {}
+        self.sessions: dict[str, Session] = {}
+        self.uploads: list[UploadRecord] = []
+        self.renders: dict[str, RenderRecord] = {}
+        self.runs_per_session: dict[str, int] = {}
+        self.render_attempts: dict[str, int] = {}
+        self.attribution: dict[str, dict[str, str | None]] = {}
+        self.score_cache: dict[tuple[str, int, int | None], float] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._http: aiohttp.ClientSession | None = None
+        self._closed = False
+
+    # ------------------------------------------------------------------ folders
+
+    @property
+    def cdn_dir(self) -> Path:
+        """``<data_dir>/cdn``: uploads and generated media, served at ``/cdn/<dir>/<name>``."""
+        return self.data_dir / "cdn"
+
+    @property
+    def renders_dir(self) -> Path:
+        """``<data_dir>/renders``: render outputs, served at ``/renders/<id>.mp4``."""
+        return self.data_dir / "renders"
+
+    @property
+    def incoming_dir(self) -> Path:
+        """``<data_dir>/incoming``: uploads being received."""
+        return self.data_dir / "incoming"
+
+    def cdn_file(self, folder: str, name: str) -> Path | None:
+        """The local file behind ``/cdn/<folder>/<name>``, or ``None`` if there is none.
+
+        Rejects names that could leave the cdn folder.
+        """
+        for part in (folder, name):
+            if not part or part in (".", "..") or "/" in part or "\\" in part or part.startswith("."):
+                return None
+        path = self.cdn_dir / folder / name
+        return path if path.is_file() else None
+
+    def resolve(self, url: str) -> Path:
+        """Map a media URL the emulator serves to its local file (renderer and agent use it).
+
+        Accepts full URLs (any host: only the path counts) and bare paths:
+        ``/cdn/<folder>/<name>`` and ``/renders/<id>.mp4``.
+
+        Raises:
+            KeyError: the URL is not one of the emulator's files.
+        """
+        path = unquote(urlsplit(url).path)
+        parts = [p for p in path.split("/") if p]
+        if len(parts) == 3 and parts[0] == "cdn":
+            found = self.cdn_file(parts[1], parts[2])
+            if found is not None:
+                return found
+        if len(parts) == 2 and parts[0] == "renders" and parts[1].endswith(".mp4"):
+            rec = self.renders.get(parts[1][: -len(".mp4")])
+            if rec and rec.output_path and rec.output_path.is_file():
+                return rec.output_path
+        raise KeyError(f"not an emulator media URL: {url}")
+
+    # ------------------------------------------------------------------ users and tokens
+
+    def user_for_client(self, client_id: str) -> User:
+        """The user of an ``X-Client-Id``, created with the initial credits on first use."""
+        uid = self.clients.get(client_id)
+        if uid is None or uid not in self.users:
+            uid = f"anon_{secrets.token_hex(6)}"
+            n = self.config.initial_credits
+            self.users[uid] = User(user_id=uid, client_id=client_id, available=n, granted=n)
+            self.clients[client_id] = uid
+        return self.users[uid]
+
+    def issue_token(self, user: User) -> Token:
+        """A fresh token for ``user``, valid for ``config.token_ttl_s`` seconds."""
+        tok = Token(
+            value=f"nmv_usr_{secrets.token_hex(16)}",
+            user_id=user.user_id,
+            expires_at=time.time() + self.config.token_ttl_s,
+        )
+        self.tokens[tok.value] = tok
+        return tok
+
+    def expire_tokens(self) -> None:
+        """Test control: every token issued so far stops working (new ones work)."""
+        for tok in self.tokens.values():
+            tok.expires_at = 0.0
+
+    def set_credits(self, user_id: str, n: int) -> None:
+        """Test control: set a user's available credits (frozen ones are kept).
+
+        Raises:
+            KeyError: unknown user id.
+        """
+        user = self.users[user_id]
+        user.available = int(n)
+        user.granted = user.consumed + user.frozen + user.available
+
+    # ------------------------------------------------------------------ sessions
+
+    def new_session(self, user: User, task_name: str, language: str) -> Session:
+        """Create a session for ``user`` with the initial state."""
+        sess = Session(
+            session_id=f"ses_{secrets.token_hex(8)}",
+            task_id=f"task_{secrets.token_hex(8)}",
+            user_id=user.user_id,
+            task_name=task_name,
+            language=language,
+        )
+        self.sessions[sess.session_id] = sess
+        self.attribution.setdefault(sess.session_id, sess.attribution)
+        return sess
+
+    def drop_session(self, session_id: str) -> None:
+        """Test control: forget a session (its calls then get 1002, ``/run_sse`` 404)."""
+        self.sessions.pop(session_id, None)
+
+    def session_snapshot(self, session_id: str) -> dict[str, Any]:
+        """A deep copy of a session's state.
+
+        Raises:
+            KeyError: unknown session.
+        """
+        return copy.deepcopy(self.sessions[session_id].state)
+
+    # ------------------------------------------------------------------ background work
+
+    def spawn(self, coro: Any, *, name: str | None = None) -> asyncio.Task[Any]:
+        """Run a coroutine as a tracked background task (cancelled by :meth:`aclose`)."""
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task %s failed", task.get_name(), exc_info=task.exception())
+
+    def http(self) -> aiohttp.ClientSession:
+        """The shared client session for URL uploads (created lazily, closed by :meth:`aclose`)."""
+        if self._http is None or self._http.closed:
+            self._http = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.config.url_fetch_timeout_s),
+                auto_decompress=False,
+            )
+        return self._http
+
+    async def idle(self, timeout: float = 30.0) -> None:
+        """Wait until no background task (agent run or render) is running (for tests)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self._tasks:
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                raise TimeoutError("emulator still busy")
+            await asyncio.wait(set(self._tasks), timeout=left)
+
+    async def aclose(self, *, grace_s: float = 5.0) -> None:
+        """Stop all background work and close the client session.
+
+        Renders are asked to stop (their ffmpeg is killed) and given ``grace_s`` seconds to
+        wind down; then every remaining task is cancelled and awaited.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        for rec in self.renders.values():
+            rec.cancel_event.set()
+        render_tasks = {r.task for r in self.renders.values() if r.task is not None and not r.task.done()}
+        if render_tasks:
+            await asyncio.wait(render_tasks, timeout=grace_s)
+        tasks = set(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    def remove_data_dir(self) -> None:
+        """Delete ``data_dir`` and everything in it."""
+        shutil.rmtree(self.data_dir, ignore_errors=True)
