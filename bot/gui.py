@@ -20,7 +20,7 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("click", re.compile(r"\bclick(?:ing)?\b|\btap\s+(?:on\s+)?the\b|点击|单击", re.I)),
 )
 
-_SENTENCE = re.compile(r"[^.!?。！？\n]+(?:[.!?。！？]+|\n|$)")
+_SENTENCE = re.compile(r"\n|[^.!?。！？\n]+(?:[.!?。！？]+|$)|[.!?。！？]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +59,6 @@ def translate(text: str) -> Translation:
             kept.append(sentence)
         else:
             actions.add(action)
-            if sentence.endswith("\n"):
-                kept.append("\n")
     cleaned = "".join(kept)
     cleaned = re.sub(r"[ \t]+\n", "\n", cleaned)
     cleaned = re.sub(r"\n{3,}", "\n\n", cleaned).strip()

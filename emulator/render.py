@@ -21,9 +21,11 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import subprocess
 import tempfile
 import textwrap
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -385,7 +387,6 @@ class _Text:
         self.w, self.h = w, h
         self.font = font_path()
         self._n = 0
-        self.warned = False
         if self.font is None:
             log.warning("no font file found: rendering without text")
 
@@ -420,7 +421,7 @@ class _Text:
         max_chars = max(8, int(self.w * 0.86 / (size * 0.56)))
         lines: list[str] = []
         for para in text.splitlines() or [""]:
-            lines.extend(textwrap.wrap(para, max_chars) or [""])
+            lines.extend(_wrap(para, max_chars))
         lines = lines[:4]
         margin = round(self.h * 0.08)
         x = {"left": f"{round(self.w * 0.05)}", "right": f"w-text_w-{round(self.w * 0.05)}"}.get(pos, "(w-text_w)/2")
@@ -501,9 +502,40 @@ def _between(a: float, b: float) -> str:
     return f"between(t,{a:.3f},{b:.3f})"
 
 
+def _width(text: str) -> int:
+    """Width in half-em units: East Asian wide and full-width characters count double."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
 def _clip(text: str, n: int) -> str:
+    """Collapses whitespace and cuts ``text`` to ``n`` half-em units, ending with an ellipsis."""
     text = " ".join(text.split())
-    return text if len(text) <= n else text[: max(1, n - 1)].rstrip() + "\u2026"
+    if _width(text) <= n:
+        return text
+    out, used = "", 0
+    for ch in text:
+        w = _width(ch)
+        if used + w > max(1, n - 1):
+            break
+        out, used = out + ch, used + w
+    return out.rstrip() + "\u2026"
+
+
+def _wrap(para: str, n: int) -> list[str]:
+    """Wraps one paragraph to lines of at most ``n`` half-em units."""
+    if _width(para) == len(para):
+        return textwrap.wrap(para, n) or [""]
+    lines, cur = [], ""
+    for word in re.split(r"(\s+)", para):
+        for ch in [word] if _width(word) <= n else list(word):
+            if _width(cur + ch) > n and cur.strip():
+                lines.append(cur.strip())
+                cur = ch.lstrip()
+            else:
+                cur += ch
+    if cur.strip():
+        lines.append(cur.strip())
+    return lines or [""]
 
 
 # --------------------------------------------------------------------------- running
@@ -512,9 +544,13 @@ def _clip(text: str, n: int) -> str:
 def _run(cmd: list[str], total_s: float, progress: Callable[[float], None] | None, stderr_path: Path) -> None:
     """Runs ffmpeg, feeding ``-progress pipe:1`` lines to ``progress``; raises RenderError."""
     with open(stderr_path, "w+b") as err:
-        with subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, text=True, errors="replace"
-        ) as proc:
+        try:
+            popen = subprocess.Popen(
+                cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, text=True, errors="replace"
+            )
+        except OSError as e:
+            raise RenderError(f"cannot run ffmpeg: {e}") from e
+        with popen as proc:
             assert proc.stdout is not None
             try:
                 last = 0.0
@@ -678,7 +714,11 @@ def render_draft(
         g.add(f"[{vb}]{','.join([*overlay, 'format=yuv420p'])}[{vout}]")
 
         part = out_path.with_name(out_path.name + ".part")
-        cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
+        try:
+            exe = ffmpeg_exe()
+        except MediaError as e:
+            raise RenderError(str(e)) from e
+        cmd = [exe, "-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
         for args in g.inputs:
             cmd += args
         cmd += [

@@ -1,0 +1,71 @@
+"""Settings from the environment and .env; bad values fail with one line naming the setting."""
+
+import subprocess
+import sys
+
+import pytest
+
+from bot.settings import SettingsError, load_settings
+
+
+def test_defaults(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    s = load_settings()
+    assert s.nemo_api_url == "https://mega-api-prod.nemovideo.ai"
+    assert s.heartbeat_interval_s == 120
+    assert s.nemo_token is None
+    assert s.sqlite_path.name == "nemobot.db"
+    assert s.max_upload_bytes == 500 * 1024 * 1024
+
+
+def test_env_and_dotenv(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("NEMO_API_URL=http://127.0.0.1:9/\nHEARTBEAT_INTERVAL_S=30\n")
+    monkeypatch.setenv("NEMO_TOKEN", "nmv_usr_secret")
+    s = load_settings()
+    assert s.nemo_api_url == "http://127.0.0.1:9"
+    assert s.heartbeat_interval_s == 30
+    assert s.nemo_token.get_secret_value() == "nmv_usr_secret"
+    assert "nmv_usr_secret" not in repr(s)
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({"NEMO_API_URL": "ftp://x"}, "NEMO_API_URL"),
+        ({"HEARTBEAT_INTERVAL_S": "-1"}, "HEARTBEAT_INTERVAL_S"),
+        ({"HEARTBEAT_INTERVAL_S": "soon"}, "HEARTBEAT_INTERVAL_S"),
+        ({"NEMO_CLIENT_ID": "not-a-uuid"}, "NEMO_CLIENT_ID"),
+        ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
+        ({"DEFAULT_SKILL": "cooking"}, "DEFAULT_SKILL"),
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+    ],
+)
+def test_bad_setting_names_itself(monkeypatch, tmp_path, env, name):
+    monkeypatch.chdir(tmp_path)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    line = str(info.value)
+    assert line.startswith(f"setting {name}: ")
+    assert "\n" not in line
+
+
+def test_cli_reports_bad_setting_in_one_line(tmp_path):
+    env = {"PATH": "", "NEMO_API_URL": "nope", "HOME": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "nemobot: setting NEMO_API_URL: must start with http:// or https://"
+
+
+def test_env_example_lists_every_setting():
+    from pathlib import Path
+
+    from bot.settings import Settings
+
+    example = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
+    names = {line.split("=", 1)[0].strip() for line in example.splitlines() if "=" in line and not line.startswith("#")}
+    assert names == {name.upper() for name in Settings.model_fields}
