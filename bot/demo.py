@@ -72,7 +72,7 @@ async def run_demo(
                 clips.append(path)
         config = EmulatorConfig(seed=seed, step_delay_s=0.02, heartbeat_interval_s=0.5)
         async with Emulator(config=config, data_dir=tmp / "emulator") as emu:
-            url = await emu.start()
+            url = emu.url
             settings = load_settings(
                 nemo_api_url=url,
                 nemo_web_url="https://nemovideo.com",

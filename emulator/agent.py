@@ -265,8 +265,15 @@ def extract_style(text: str, profile: str | None = None) -> str:
     return explicit_style(text) or PROFILE_DEFAULT_STYLE.get(profile or "", "lofi")
 
 
+def _strip_quotes(text: str) -> str:
+    """The message without its quoted parts (a title "Final Standings" is no request)."""
+    for pat in _QUOTE_PATTERNS:
+        text = pat.sub(" ", text)
+    return text
+
+
 def classify(text: str, profile: str | None = None) -> str:
-    """The request kind of a message, ignoring the session state.
+    """The request kind of a message, ignoring the session state and quoted text.
 
     Args:
         text: The user's message.
@@ -276,7 +283,7 @@ def classify(text: str, profile: str | None = None) -> str:
         One of ``leaderboard``, ``rank``, ``highlight``, ``example``, ``music``, ``title``,
         ``remove_music``, ``export``, ``chat``.
     """
-    low = text.lower().strip()
+    low = _strip_quotes(text).lower().strip()
     music_words = ("music", "bgm", "soundtrack", "song", "音乐", "配乐", "背景乐")
     remove_words = ("remove", "delete", "get rid of", "without", "no music", "mute", "删除", "去掉", "移除", "不要", "取消", "删掉")
     if _any(low, music_words) and _any(low, remove_words):
@@ -319,9 +326,9 @@ def decide(text: str, profile: str | None, state: dict[str, Any]) -> Intent:
         The intent; ``need_clip`` when the request needs a clip and none is uploaded,
         ``no_music`` when asked to remove music from a draft without any.
     """
-    lang = "zh" if _CJK.search(text) else "en"
+    lang = "zh" if _CJK.search(_strip_quotes(text)) else "en"
     kind = classify(text, profile)
-    low = text.lower()
+    low = _strip_quotes(text).lower()
     intent = Intent(
         kind=kind,
         lang=lang,
@@ -404,6 +411,8 @@ class AgentContext:
         gui_phrasing: Use web-editor GUI phrasing in some answers (contract section 6).
         score_cache: Shared cache of motion scores keyed by ``(path, start_ms, dur_ms)``.
         max_parallel: Motion scores computed at once (each runs one ffmpeg).
+        to_thread: Runs blocking media work off the event loop (``asyncio.to_thread``
+            signature); the server passes its own tracked pool so it can wait for it on stop.
     """
 
     state: dict[str, Any]
@@ -413,6 +422,7 @@ class AgentContext:
     gui_phrasing: bool = True
     score_cache: dict[tuple[str, int, int | None], float] = field(default_factory=dict)
     max_parallel: int = 2
+    to_thread: Callable[..., Awaitable[Any]] = asyncio.to_thread
 
     async def scores(self, jobs: list[tuple[Path, int, int | None]]) -> list[float]:
         """Motion scores (0-100) of ``(path, start_ms, duration_ms | None)`` windows.
@@ -429,7 +439,7 @@ class AgentContext:
             if key in self.score_cache:
                 return self.score_cache[key]
             async with sem:
-                value = await asyncio.to_thread(
+                value = await self.to_thread(
                     media.motion_score, path, start_s=start / 1000, duration_s=None if dur is None else dur / 1000
                 )
             self.score_cache[key] = value
@@ -835,7 +845,7 @@ async def _make_music(ctx: AgentContext, intent: Intent, duration_ms: int) -> As
     cid = _call_id()
     yield ToolCall(cid, "generate_music", {"style": style, "duration": round(seconds, 3)})
     url, path = ctx.new_media(f"{style}.m4a")
-    await asyncio.to_thread(media.make_music, path, seconds, style=style)
+    await ctx.to_thread(media.make_music, path, seconds, style=style)
     entry = {
         "id": f"gen_{secrets.token_hex(4)}",
         "type": "music",

@@ -76,6 +76,9 @@ class EmulatorConfig(BaseModel):
         fail_first_render: The first render attempt of every session fails.
         omit_output_url: Completed renders carry no output URL; clients must fall back to
             ``GET /api/render/proxy/<id>/download``.
+        rate_limit_next: The next this many API calls (``/api/...`` and ``/run_sse``, not the
+            media files) get HTTP 429 ``{"code":429,...}`` with ``Retry-After``; counts down.
+        rate_limit_retry_after_s: The ``Retry-After`` value of those answers, whole seconds.
     """
 
     model_config = ConfigDict(validate_assignment=True, extra="forbid")
@@ -113,3 +116,7 @@ class EmulatorConfig(BaseModel):
     render_preset: str = "veryfast"
     fail_first_render: bool = False
     omit_output_url: bool = False
+
+    # throttling
+    rate_limit_next: int = Field(default=0, ge=0)
+    rate_limit_retry_after_s: int = Field(default=1, ge=0)

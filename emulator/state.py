@@ -8,7 +8,9 @@ tests may read and change directly. Nothing is persisted: media files live under
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import copy
+import functools
 import logging
 import secrets
 import shutil
@@ -213,6 +215,8 @@ class EmulatorState:
         self.attribution: dict[str, dict[str, str | None]] = {}
         self.score_cache: dict[tuple[str, int, int | None], float] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="nemo-emulator")
+        self._threads: set[concurrent.futures.Future[Any]] = set()
         self._http: aiohttp.ClientSession | None = None
         self._closed = False
 
@@ -343,6 +347,17 @@ class EmulatorState:
         if not task.cancelled() and task.exception() is not None:
             log.error("background task %s failed", task.get_name(), exc_info=task.exception())
 
+    async def to_thread(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        """Run blocking work (probe, scores, music, renders) in the emulator's thread pool.
+
+        Like :func:`asyncio.to_thread`, but :meth:`aclose` waits for these threads, so no
+        ffmpeg keeps writing into ``data_dir`` after the server stopped.
+        """
+        fut = self._pool.submit(functools.partial(fn, *args, **kwargs))
+        self._threads.add(fut)
+        fut.add_done_callback(self._threads.discard)
+        return await asyncio.wrap_future(fut)
+
     def http(self) -> aiohttp.ClientSession:
         """The shared client session for URL uploads (created lazily, closed by :meth:`aclose`)."""
         if self._http is None or self._http.closed:
@@ -383,6 +398,12 @@ class EmulatorState:
         if self._http is not None:
             await self._http.close()
             self._http = None
+        pending = set(self._threads)
+        if pending:  # blocking work whose awaiting task was cancelled: let it finish
+            await asyncio.get_running_loop().run_in_executor(
+                None, functools.partial(concurrent.futures.wait, pending, timeout=grace_s)
+            )
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def remove_data_dir(self) -> None:
         """Delete ``data_dir`` and everything in it."""

@@ -1,0 +1,69 @@
+"""Shared fixtures: the real clips, a fast emulator, settings and a running core."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.app import open_runtime
+from bot.settings import Settings, load_settings
+from emulator.app import Emulator
+from emulator.config import EmulatorConfig
+
+FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
+BUNNY = FIXTURES / "bigbuckbunny.mp4"
+BIKES = FIXTURES / "bikes.mp4"
+
+
+def fast_emulator_config(**overrides: object) -> EmulatorConfig:
+    """An emulator that answers quickly and never stays silent unless told to."""
+    values: dict[str, object] = {
+        "step_delay_s": 0.0,
+        "heartbeat_interval_s": 0.05,
+        "silent_share": 0.0,
+        "render_pending_s": 0.05,
+        "render_preset": "ultrafast",
+        "thought_share": 0.0,
+    }
+    values.update(overrides)
+    return EmulatorConfig(**values)
+
+
+def fast_settings(url: str, tmp_path: Path, **overrides: object) -> Settings:
+    """Settings for tests: the emulator's URL, a temp database, short timings."""
+    values: dict[str, object] = {
+        "nemo_api_url": url,
+        "nemo_token": None,
+        "nemo_client_id": None,
+        "database_url": f"sqlite:///{tmp_path / 'nemobot.db'}",
+        "progress_edit_interval_s": 0.0,
+        "heartbeat_interval_s": 5.0,
+        "render_poll_initial_s": 0.1,
+        "render_poll_max_s": 0.3,
+        "render_timeout_s": 120.0,
+        "rate_limit_wait_s": 0.05,
+        "drop_first_check_s": 0.2,
+        "drop_check_every_s": 0.2,
+        "drop_max_unchanged_reads": 25,
+        "downloads_dir": tmp_path / "downloads",
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+@pytest.fixture
+async def emulator(tmp_path):
+    async with Emulator(fast_emulator_config(), data_dir=tmp_path / "emulator") as emu:
+        yield emu
+
+
+@pytest.fixture
+def settings(emulator, tmp_path) -> Settings:
+    return fast_settings(emulator.url, tmp_path)
+
+
+@pytest.fixture
+async def runtime(settings):
+    async with open_runtime(settings, platform="console") as rt:
+        yield rt
