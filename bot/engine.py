@@ -617,7 +617,7 @@ class ConversationEngine:
             if size is not None:
                 details += f", {fmt_size(size)}"
                 caption = t("render_ready_file", turn.lang, details=details) + link_line
-                await progress.finish(t("render_ready_file", turn.lang, details=details))
+                await progress.finish(t("render_done", turn.lang, elapsed=fmt_elapsed(progress.elapsed_s)))
                 caption_limit = turn.channel.limits.max_caption_chars
                 await turn.channel.send_file(path, name=name, size=size, caption=caption[:caption_limit])
                 delivered_as = "file"
@@ -631,7 +631,7 @@ class ConversationEngine:
                         "render_ready_link", turn.lang, details=details, size=fmt_size(big), limit=fmt_size(limit),
                         url=outcome.download_url,
                     ) + link_line
-                await progress.finish(t("render_ready_file", turn.lang, details=details))
+                await progress.finish(t("render_done", turn.lang, elapsed=fmt_elapsed(progress.elapsed_s)))
                 await self._say(turn.channel, text)
                 delivered_as = "link"
         finally:

@@ -25,7 +25,8 @@ kind               triggers                                     edit
                                                                 countdown) + overlay
 ``highlight``      highlight, montage, best moments, reel,      best 2 s windows, fades,
                    集锦, 高光, 精彩                                generated music
-``example``        example, sample clip, 示例, 样例, 例子          first 5 s + title
+``example``        example, sample clip, 示例, 样例, 例子          new timeline: first
+                                                                clip's first 5 s + title
 ``music``          music, BGM, soundtrack, song, 音乐, 配乐        BGM track
 ``title``          title, 标题                                   title 0-3 s
 ``remove_music``   remove/delete/no ... music, 删除/去掉 ... 音乐    BGM track removed
@@ -810,10 +811,7 @@ async def _rank(intent: Intent, ctx: AgentContext) -> AsyncIterator[Step]:
                 yield item
         rows = _rank_rows([(f"Play {i}", sc) for i, (_, _, sc) in enumerate(scored, 1)])
         ranked = sorted(range(len(scored)), key=lambda i: (-scored[i][2], i))
-        segs = [
-            {**_clip_seg(clips[0], ss=scored[i][0], d=scored[i][1], sc=scored[i][2], tr=True), "n": f"Play {i + 1}"}
-            for i in ranked
-        ]
+        segs = [_clip_seg(clips[0], ss=scored[i][0], d=scored[i][1], sc=scored[i][2], tr=True) for i in ranked]
     if intent.countdown:
         segs.reverse()
     _drop_tracks(draft, lambda t: t.get("tt") == 0)

@@ -258,7 +258,7 @@ async def test_rank_countdown_and_single_clip(tmp_path: Path) -> None:
     draft = delta["draft"]
     check_draft(draft)
     segs = _track(draft, 0)["sg"]
-    assert len(segs) == 5 and segs[0]["n"] == "Play 2" and segs[0]["ss"] == 2000
+    assert len(segs) == 5 and segs[0]["n"] == "bikes.mp4" and segs[0]["ss"] == 2000  # "Play 2"
     assert [s["sc"] for s in segs] == sorted((s["sc"] for s in segs), reverse=True)
 
 

@@ -558,10 +558,14 @@ async def test_sessions_are_private_to_their_user(http: aiohttp.ClientSession, e
 
 async def test_upload_two_files_appends_video_infos(api: Api) -> None:
     await api.ready(BUNNY, BIKES)
+    status, body = await api.upload(BIKES, names=["../race day é.mp4"])
+    assert body["code"] == 0 and body["data"]["files"][0]["filename"] == "race day é.mp4"
+    async with api.http.get(body["data"]["files"][0]["cdn_url"]) as r:
+        assert r.status == 200 and len(await r.read()) == BIKES.stat().st_size
     infos = (await api.state())["video_infos"]
-    assert [i["filename"] for i in infos] == ["bigbuckbunny.mp4", "bikes.mp4"]
+    assert [i["filename"] for i in infos] == ["bigbuckbunny.mp4", "bikes.mp4", "race day é.mp4"]
     assert infos[1]["width"] == 640 and infos[1]["duration"] == 10.0
-    assert [u.filename for u in api.emu.state.uploads] == ["bigbuckbunny.mp4", "bikes.mp4"]
+    assert [u.filename for u in api.emu.state.uploads] == ["bigbuckbunny.mp4", "bikes.mp4", "race day é.mp4"]
     assert all(u.source == "multipart" and u.path.is_file() for u in api.emu.state.uploads)
 
 
