@@ -22,7 +22,7 @@ from bot.boundary import Attachment, Button, ChannelError, IncomingMessage, Repl
 from bot.gui import translate
 from bot.intents import Intent, IntentKind, route
 from bot.nemo import timeline
-from bot.nemo.client import NemoClient, UploadSource
+from bot.nemo.client import NemoClient, PollPolicy, UploadSource
 from bot.nemo.errors import (
     NemoAuthError,
     NemoConnectionError,
@@ -572,17 +572,10 @@ class ConversationEngine:
                 )
 
         s = self.settings
+        poll = PollPolicy(s.render_poll_initial_s, s.render_poll_max_s, s.render_poll_factor, s.render_timeout_s)
         try:
             outcome = await self.client.export(
-                sid,
-                draft,
-                attribution=turn.attribution,
-                on_submit=on_submit,
-                on_progress=on_progress,
-                poll_initial_s=s.render_poll_initial_s,
-                poll_max_s=s.render_poll_max_s,
-                poll_factor=s.render_poll_factor,
-                timeout_s=s.render_timeout_s,
+                sid, draft, attribution=turn.attribution, on_submit=on_submit, on_progress=on_progress, poll=poll
             )
         except NemoRenderFailed as exc:
             if job is not None:

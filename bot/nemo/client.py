@@ -116,6 +116,23 @@ class UploadSource:
 ProgressCallback = Callable[[RenderStatus], Awaitable[None]]
 
 
+@dataclass(frozen=True, slots=True)
+class PollPolicy:
+    """How a render is polled (contract section 5: the CLI backs off from 2 s by x1.5 up to 15 s).
+
+    Attributes:
+        initial_s: First delay between polls (s).
+        max_s: Longest delay between polls (s).
+        factor: Back-off factor applied after each poll.
+        timeout_s: Total polling time allowed for one render (s).
+    """
+
+    initial_s: float = 2.0
+    max_s: float = 15.0
+    factor: float = 1.5
+    timeout_s: float = 1800.0
+
+
 class NemoClient:
     """Async client of the NemoVideo API (contract sections 1-8).
 
@@ -634,10 +651,7 @@ class NemoClient:
         attribution: Attribution | None = None,
         on_submit: Callable[[str], Awaitable[None]] | None = None,
         on_progress: ProgressCallback | None = None,
-        poll_initial_s: float = 2.0,
-        poll_max_s: float = 15.0,
-        poll_factor: float = 1.5,
-        timeout_s: float = 1800.0,
+        poll: PollPolicy = PollPolicy(),
     ) -> RenderOutcome:
         """Render a draft: submit, poll with back-off, retry once on ``failed`` (section 5).
 
@@ -648,15 +662,14 @@ class NemoClient:
             on_submit: Awaited with each render id before it is submitted (so the caller
                 can persist it first).
             on_progress: Awaited with every polled status.
-            poll_initial_s: First poll delay (s), multiplied by ``poll_factor`` up to ``poll_max_s``.
-            timeout_s: Total polling limit per attempt (s).
+            poll: Poll cadence and total limit per attempt.
 
         Returns:
             Where to download the MP4.
 
         Raises:
             NemoRenderFailed: Both attempts failed, or the render was cancelled.
-            NemoTimeoutError: Polling passed ``timeout_s``.
+            NemoTimeoutError: Polling passed ``poll.timeout_s``.
         """
         last_error = "render failed"
         for attempt in (1, 2):
@@ -664,15 +677,7 @@ class NemoClient:
             if on_submit:
                 await on_submit(rid)
             await self.submit_render(session_id, draft, render_id=rid, attribution=attribution)
-            status = await self.wait_render(
-                rid,
-                attribution=attribution,
-                on_progress=on_progress,
-                poll_initial_s=poll_initial_s,
-                poll_max_s=poll_max_s,
-                poll_factor=poll_factor,
-                timeout_s=timeout_s,
-            )
+            status = await self.wait_render(rid, attribution=attribution, on_progress=on_progress, poll=poll)
             if status.status == "completed":
                 url = status.output_url
                 return RenderOutcome(
@@ -683,7 +688,7 @@ class NemoClient:
                     duration_s=status.duration_s,
                     attempts=attempt,
                 )
-            if status.status in {"cancelled", "canceled"}:
+            if status.cancelled:
                 raise NemoRenderFailed("the render was cancelled", body=status.error)
             last_error = status.error or "render failed"
             log.warning("render %s failed (attempt %d): %s", rid, attempt, last_error)
@@ -695,10 +700,7 @@ class NemoClient:
         *,
         attribution: Attribution | None = None,
         on_progress: ProgressCallback | None = None,
-        poll_initial_s: float = 2.0,
-        poll_max_s: float = 15.0,
-        poll_factor: float = 1.5,
-        timeout_s: float = 1800.0,
+        poll: PollPolicy = PollPolicy(),
     ) -> RenderStatus:
         """Poll one render until it is done (start fast, back off, cap).
 
@@ -706,10 +708,10 @@ class NemoClient:
             The terminal status (``completed``, ``failed`` or ``cancelled``).
 
         Raises:
-            NemoTimeoutError: Not done within ``timeout_s`` seconds.
+            NemoTimeoutError: Not done within ``poll.timeout_s`` seconds.
         """
-        deadline = time.monotonic() + timeout_s
-        delay = poll_initial_s
+        deadline = time.monotonic() + poll.timeout_s
+        delay = poll.initial_s
         while True:
             status = await self.render_status(render_id, attribution=attribution)
             if on_progress:
@@ -717,9 +719,9 @@ class NemoClient:
             if status.done:
                 return status
             if time.monotonic() + delay > deadline:
-                raise NemoTimeoutError(f"render {render_id} not done after {timeout_s:.0f} s")
+                raise NemoTimeoutError(f"render {render_id} not done after {poll.timeout_s:.0f} s")
             await asyncio.sleep(delay)
-            delay = min(poll_max_s, delay * poll_factor)
+            delay = min(poll.max_s, delay * poll.factor)
 
     async def download(
         self,

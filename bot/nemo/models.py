@@ -132,6 +132,13 @@ class RenderStatus:
         """True for terminal states."""
         return self.status in {"completed", "failed", "cancelled", "canceled"}
 
+    @property
+    def cancelled(self) -> bool:
+        """True when the render was cancelled (a status of its own, or ``failed`` with error ``cancelled``)."""
+        return self.status in {"cancelled", "canceled"} or (
+            self.status == "failed" and (self.error or "").strip().lower() in {"cancelled", "canceled"}
+        )
+
 
 def parse_render_status(body: Any) -> RenderStatus:
     """Read shape A, B or C (contract section 5) into a :class:`RenderStatus`.

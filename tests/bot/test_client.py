@@ -11,11 +11,12 @@ import pytest
 from aiohttp import web
 
 from bot.nemo import errors as E
-from bot.nemo.client import MemoryTokenStore, NemoClient, UploadSource
+from bot.nemo.client import MemoryTokenStore, NemoClient, PollPolicy, UploadSource
 from bot.nemo.events import Heartbeat, RunEnd, StateChanged, TextAnswer, ToolCall, ToolResult
 from emulator.app import Emulator
 from tests.conftest import BIKES, BUNNY, fast_emulator_config
 
+FAST = PollPolicy(initial_s=0.05, max_s=0.2)
 LEADERBOARD = "add a ranked leaderboard overlay showing the top performers"
 
 
@@ -247,7 +248,7 @@ async def test_export_in_every_render_shape(emulator, client, shape, tmp_path):
     async def on_submit(rid):
         submitted.append(rid)
 
-    outcome = await client.export(sid, draft, on_submit=on_submit, on_progress=on_progress, poll_initial_s=0.05, poll_max_s=0.2)
+    outcome = await client.export(sid, draft, on_submit=on_submit, on_progress=on_progress, poll=FAST)
     assert outcome.render_id == submitted[0] and not outcome.needs_auth
     assert seen[-1] == "completed" and "processing" in seen or "pending" in seen
     size = await client.download(outcome.download_url, tmp_path / "out.mp4")
@@ -264,7 +265,7 @@ async def test_render_fails_once_then_retries_with_a_new_id(emulator, client):
     async def on_submit(rid):
         ids.append(rid)
 
-    outcome = await client.export(sid, draft, on_submit=on_submit, poll_initial_s=0.05, poll_max_s=0.2)
+    outcome = await client.export(sid, draft, on_submit=on_submit, poll=FAST)
     assert outcome.attempts == 2 and len(set(ids)) == 2 and outcome.render_id == ids[1]
 
 
@@ -272,7 +273,7 @@ async def test_fallback_download_without_output_url(emulator, client, tmp_path):
     emulator.config.omit_output_url = True
     sid = await _session_with_clip(client, BIKES)
     await _collect(client.run(sid, "add background music"))
-    outcome = await client.export(sid, (await client.state(sid)).draft, poll_initial_s=0.05, poll_max_s=0.2)
+    outcome = await client.export(sid, (await client.state(sid)).draft, poll=FAST)
     assert outcome.needs_auth and outcome.download_url.endswith(f"/api/render/proxy/{outcome.render_id}/download")
     size = await client.download(outcome.download_url, tmp_path / "o.mp4", needs_auth=True)
     assert size and size == (tmp_path / "o.mp4").stat().st_size
@@ -299,8 +300,8 @@ async def test_cancel_render(emulator, client):
     await _collect(client.run(sid, "add background music"))
     rid = await client.submit_render(sid, (await client.state(sid)).draft)
     await client.cancel_render(rid)
-    status = await client.wait_render(rid, poll_initial_s=0.05, poll_max_s=0.1, timeout_s=30)
-    assert status.status in {"cancelled", "canceled", "failed"}
+    status = await client.wait_render(rid, poll=PollPolicy(0.05, 0.1, 1.5, 30))
+    assert status.cancelled
 
 
 # ---------------------------------------------------------------- failures from a scripted server
@@ -445,5 +446,5 @@ async def test_emulator_render_shapes_are_read_without_client(tmp_path):
         async with NemoClient(emu.url) as c:
             sid = await _session_with_clip(c, BIKES)
             await _collect(c.run(sid, "add background music"))
-            outcome = await c.export(sid, (await c.state(sid)).draft, poll_initial_s=0.05, poll_max_s=0.2)
+            outcome = await c.export(sid, (await c.state(sid)).draft, poll=FAST)
             assert outcome.size and outcome.size > 10_000 and outcome.duration_s
