@@ -194,7 +194,7 @@ class ConversationEngine:
             await self._new(turn)
         elif kind is IntentKind.UPLOAD:
             if not turn.msg.attachments:
-                await self._say(turn.channel, t("need_session", turn.lang))
+                await self._say(turn.channel, t("upload_how", turn.lang, formats=FORMATS_LINE))
                 return
             uploaded = await self._upload(turn, follow_up=bool(intent.arg))
             if uploaded and intent.arg:

@@ -46,7 +46,7 @@ _EN: dict[str, str] = {
     "project_link": "Open the project in the web editor: {url}",
     "render_failed": "❌ The render failed twice ({error}). Your timeline is unchanged; try /export again in a minute.",
     "render_timeout": "⏱️ The render is taking much longer than usual. Try /export again later.",
-    "uploading": "📥 Uploading {names}...",
+    "upload_how": "Send the clip as an attachment (video, image or audio) and I'll add it to the project. I accept {formats}.",
     "uploaded": "📥 Added {files}.",
     "upload_next": "Now tell me what to do, e.g. \"{example}\".",
     "unsupported_files": "I can't use {names}: unsupported file type. I accept {formats}.",
@@ -117,7 +117,12 @@ _ZH: dict[str, str] = {
     "project_link": "在网页编辑器中打开项目：{url}",
     "render_failed": "❌ 渲染两次失败（{error}）。时间线未改变，请稍后再试 /export。",
     "render_timeout": "⏱️ 渲染时间比平常长很多，请稍后再试 /export。",
-    "uploading": "📥 正在上传 {names}...",
+    "upload_how": "把视频（或图片、音频）作为附件发给我，我会加入项目。支持：{formats}。",
+    "help": (
+        "🎬 {title}：{summary}\n\n可以这样说：\n{examples}\n\n提示：\n{tips}\n\n"
+        "命令：/export 渲染并发送视频，/status 时间线和素材，/credits 积分，/link 网页编辑器链接，"
+        "/new 新项目，/skill 切换技能，/help 帮助。"
+    ),
     "uploaded": "📥 已添加 {files}。",
     "upload_next": "现在告诉我要做什么，例如“{example}”。",
     "unsupported_files": "无法使用 {names}：不支持的文件类型。支持：{formats}。",

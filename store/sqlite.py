@@ -7,6 +7,7 @@ user_version``; one connection, writes serialised by aiosqlite's thread.
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,10 @@ from typing import Any
 import aiosqlite
 
 from store.base import Conversation, Identity, RenderJob
+
+# aiosqlite logs every statement with its parameters at DEBUG, which would put the bearer
+# token (identity table) in the log. Its DEBUG output is never wanted; keep it at INFO.
+logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.getLogger("aiosqlite").level))
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: identity, conversations, render jobs

@@ -293,3 +293,45 @@ async def test_long_answers_are_split_at_the_channel_limit(runtime, emulator):
     await runtime.engine.handle(msg("/help"), channel)
     texts = channel.texts()
     assert len(texts) > 1 and all(len(t) <= 120 for t in texts)
+
+
+async def test_upload_word_without_a_file_explains_how(runtime, channel):
+    await runtime.engine.handle(msg("upload"), channel)
+    assert channel.texts()[-1].startswith("Send the clip as an attachment")
+
+
+async def test_dropped_stream_with_no_change_offers_a_retry(runtime, emulator, channel):
+    await runtime.engine.handle(msg("", BUNNY), channel)
+    emulator.config.drop_stream_after = 1
+    await runtime.engine.handle(msg("tell me a joke"), channel)
+    sid = await session_of(runtime)
+    assert emulator.state.runs_per_session[sid] == 1
+    assert channel.texts()[-1].startswith("The connection to the editor dropped and nothing changed")
+
+
+async def test_still_working_heartbeat_and_no_token_in_logs(runtime, emulator, channel, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    runtime.settings.heartbeat_interval_s = 0.2
+    emulator.config.step_delay_s = 0.15
+    await runtime.engine.handle(msg("", BUNNY), channel)
+    await runtime.engine.handle(msg("add a ranked leaderboard overlay showing the top performers"), channel)
+    edits = [text for kind, _, text in channel.events if kind == "edit"]
+    assert any("⏳ Still working..." in e for e in edits)
+    token = (await runtime.store.load_identity()).token
+    assert token and token not in caplog.text and token not in all_text(channel)
+
+
+async def test_channel_without_edits_gets_few_new_messages(runtime, emulator):
+    channel = RecordingChannel(limits=ChannelLimits(can_edit=False))
+    await runtime.engine.handle(msg("", BUNNY), channel)
+    await runtime.engine.handle(msg("add a ranked leaderboard overlay showing the top performers"), channel)
+    assert not [e for e in channel.events if e[0] == "edit"]
+    progress = [t for t in channel.texts() if t.startswith(("🎬", "🔍", "✂️", "✅ Done"))]
+    assert progress[0].startswith("🎬") and progress[-1].startswith("✅ Done") and len(progress) <= 5
+
+
+async def test_chinese_help(runtime, channel):
+    await runtime.engine.handle(msg("/help", locale="zh-TW"), channel)
+    assert "可以这样说" in channel.texts()[-1]
