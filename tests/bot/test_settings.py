@@ -69,3 +69,12 @@ def test_env_example_lists_every_setting():
     example = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
     names = {line.split("=", 1)[0].strip() for line in example.splitlines() if "=" in line and not line.startswith("#")}
     assert names == {name.upper() for name in Settings.model_fields}
+
+
+def test_run_without_platform_tokens_says_what_to_set(tmp_path):
+    env = {"PATH": "", "HOME": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 2
+    assert "no platform is configured (set TELEGRAM_TOKEN or DISCORD_TOKEN)" in proc.stderr
