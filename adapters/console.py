@@ -198,9 +198,6 @@ async def run_chat(runtime: Any, *, stdin: TextIO | None = None, out: TextIO | N
     counter = 0
     tasks: set[asyncio.Task[None]] = set()
     while True:
-        if out is sys.stdout and stdin.isatty():
-            out.write("you: ")
-            out.flush()
         line = await asyncio.to_thread(stdin.readline)
         if not line:
             break
