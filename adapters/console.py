@@ -165,7 +165,17 @@ class ConsoleChannel:
             self._print(text)
             self._last_ref = ref.id
 
-    async def send_file(self, path: Path, *, name: str, size: int, caption: str = "") -> SentRef:
+    async def send_file(
+        self,
+        path: Path,
+        *,
+        name: str,
+        size: int,
+        caption: str = "",
+        duration_s: float | None = None,
+        width: int | None = None,
+        height: int | None = None,
+    ) -> SentRef:
         self.downloads_dir.mkdir(parents=True, exist_ok=True)
         target = self.downloads_dir / name
         await asyncio.to_thread(shutil.copyfile, path, target)

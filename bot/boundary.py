@@ -144,8 +144,28 @@ class ReplyChannel(Protocol):
     async def edit(self, ref: SentRef, reply: Reply) -> None:
         """Replace a message's text (no-op when ``limits.can_edit`` is false)."""
 
-    async def send_file(self, path: Path, *, name: str, size: int, caption: str = "") -> SentRef:
-        """Post a file (``size`` in bytes, within ``limits.max_upload_bytes``)."""
+    async def send_file(
+        self,
+        path: Path,
+        *,
+        name: str,
+        size: int,
+        caption: str = "",
+        duration_s: float | None = None,
+        width: int | None = None,
+        height: int | None = None,
+    ) -> SentRef:
+        """Post a video file.
+
+        Args:
+            path: The local file.
+            name: The file name shown to the user.
+            size: Size in bytes, within ``limits.max_upload_bytes``.
+            caption: Caption, within ``limits.max_caption_chars``.
+            duration_s: Duration in seconds, when known (Telegram shows it).
+            width: Frame width in pixels, when known.
+            height: Frame height in pixels, when known.
+        """
 
 
 class ChannelError(Exception):
@@ -183,7 +203,17 @@ class RecordingChannel:
         self.messages[ref.id] = reply.text
         self.buttons[ref.id] = reply.buttons
 
-    async def send_file(self, path: Path, *, name: str, size: int, caption: str = "") -> SentRef:
+    async def send_file(
+        self,
+        path: Path,
+        *,
+        name: str,
+        size: int,
+        caption: str = "",
+        duration_s: float | None = None,
+        width: int | None = None,
+        height: int | None = None,
+    ) -> SentRef:
         self._n += 1
         kept = path
         if self.keep_dir is not None:

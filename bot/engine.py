@@ -347,6 +347,13 @@ class ConversationEngine:
             names = ", ".join(a.filename for a in good)
             await self._say(turn.channel, t("backend_unsupported", turn.lang, names=names, formats=FORMATS_LINE))
             return False
+        except (NemoConnectionError, ChannelError) as exc:
+            if not _caused_by(exc, ChannelError):
+                raise
+            log.warning("could not read an attachment from the chat in %s: %s", turn.conv.key, exc)
+            names = ", ".join(a.filename for a in good)
+            await self._say(turn.channel, t("fetch_failed", turn.lang, names=names))
+            return False
         described = ", ".join(_describe_asset(f.model_dump()) for f in files) or ", ".join(a.filename for a in good)
         text = t("uploaded", turn.lang, files=described)
         if not follow_up:
@@ -612,7 +619,15 @@ class ConversationEngine:
                 caption = t("render_ready_file", turn.lang, details=details) + link_line
                 await progress.finish(t("render_done", turn.lang, elapsed=fmt_elapsed(progress.elapsed_s)))
                 caption_limit = turn.channel.limits.max_caption_chars
-                await turn.channel.send_file(path, name=name, size=size, caption=caption[:caption_limit])
+                await turn.channel.send_file(
+                    path,
+                    name=name,
+                    size=size,
+                    caption=caption[:caption_limit],
+                    duration_s=duration_ms / 1000 if duration_ms else None,
+                    width=width,
+                    height=height,
+                )
                 delivered_as = "file"
             else:
                 big = outcome.size or limit + 1
@@ -665,6 +680,18 @@ def split_message(text: str, limit: int) -> list[str]:
         text = text[cut:].lstrip()
     parts.append(text)
     return [p for p in parts if p]
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    """True when ``exc`` or anything in its cause/context chain is a ``kind``."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _num(value: float) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -42,6 +42,21 @@ class Settings(BaseSettings):
             stream, read the state after 30 s, then every 60 s, up to 5 unchanged reads
             (contract section 3).
         default_skill: The skill profile of new conversations.
+        telegram_token: The Telegram bot token (from @BotFather); the Telegram adapter starts
+            when it is set.
+        telegram_api_url: A Bot API server base (e.g. a local ``telegram-bot-api`` at
+            ``http://127.0.0.1:8081``); default the cloud Bot API.
+        telegram_local_mode: The Bot API server runs in ``--local`` mode: downloads of any
+            size and uploads up to 2000 MB (cloud: 20 MB down, 50 MB up).
+        telegram_webhook_url: Public HTTPS URL of the webhook; when set, webhook mode
+            replaces long polling.
+        telegram_webhook_secret: Secret checked on every webhook request
+            (``X-Telegram-Bot-Api-Secret-Token``); required with a webhook URL.
+        telegram_webhook_listen / telegram_webhook_port: Where the webhook server listens
+            (behind a reverse proxy).
+        telegram_album_wait_s: Quiet period that closes an album (``media_group_id``), s.
+        telegram_edit_interval_s / telegram_group_edit_interval_s: Minimum time between two
+            edits in one private / group chat, s (Telegram: about 20 edits per minute per chat).
         downloads_dir: Where the terminal adapter saves delivered files.
         log_level: Python logging level name.
     """
@@ -69,6 +84,16 @@ class Settings(BaseSettings):
     drop_check_every_s: float = Field(60.0, ge=0)
     drop_max_unchanged_reads: int = Field(5, ge=1)
     default_skill: str = "video-leaderboard"
+    telegram_token: SecretStr | None = None
+    telegram_api_url: str | None = None
+    telegram_local_mode: bool = False
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_webhook_listen: str = "127.0.0.1"
+    telegram_webhook_port: int = Field(8443, gt=0, lt=65536)
+    telegram_album_wait_s: float = Field(1.5, ge=0)
+    telegram_edit_interval_s: float = Field(3.0, ge=0)
+    telegram_group_edit_interval_s: float = Field(5.0, ge=0)
     downloads_dir: Path = Path("nemobot-downloads")
     log_level: str = "INFO"
 
@@ -92,6 +117,21 @@ class Settings(BaseSettings):
         if not value.startswith("sqlite://"):
             raise ValueError("only sqlite:///path is supported for now")
         return value
+
+    @field_validator("telegram_api_url", "telegram_webhook_url")
+    @classmethod
+    def _optional_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.telegram_webhook_url and not self.telegram_webhook_secret:
+            raise ValueError("TELEGRAM_WEBHOOK_SECRET is required with TELEGRAM_WEBHOOK_URL")
+        return self
 
     @field_validator("default_skill")
     @classmethod
@@ -137,6 +177,6 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
-        name = str(first["loc"][0]).upper() if first["loc"] else "?"
+        name = str(first["loc"][0]).upper() if first["loc"] else "TELEGRAM_WEBHOOK_SECRET"
         message = str(first["msg"]).removeprefix("Value error, ")
         raise SettingsError(f"setting {name}: {message}") from None

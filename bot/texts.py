@@ -46,6 +46,8 @@ _EN: dict[str, str] = {
     "project_link": "Open the project in the web editor: {url}",
     "render_failed": "❌ The render failed twice ({error}). Your timeline is unchanged; try /export again in a minute.",
     "render_timeout": "⏱️ The render is taking much longer than usual. Try /export again later.",
+    "platform_download_limit": "{name} is {size}: {platform} only lets bots download files up to {limit}. Send a link to the video instead (a direct http(s) link), or trim it and send it again.",
+    "fetch_failed": "I couldn't fetch {names} from the chat. Nothing was uploaded; please send it again.",
     "upload_how": "Send the clip as an attachment (video, image or audio) and I'll add it to the project. I accept {formats}.",
     "uploaded": "📥 Added {files}.",
     "upload_next": "Now tell me what to do, e.g. \"{example}\".",
@@ -117,6 +119,8 @@ _ZH: dict[str, str] = {
     "project_link": "在网页编辑器中打开项目：{url}",
     "render_failed": "❌ 渲染两次失败（{error}）。时间线未改变，请稍后再试 /export。",
     "render_timeout": "⏱️ 渲染时间比平常长很多，请稍后再试 /export。",
+    "platform_download_limit": "{name} 大小为 {size}：{platform} 只允许机器人下载 {limit} 以内的文件。请改发视频链接（http(s) 直链），或剪短后再发。",
+    "fetch_failed": "无法从聊天中获取 {names}，没有上传任何内容，请重新发送。",
     "upload_how": "把视频（或图片、音频）作为附件发给我，我会加入项目。支持：{formats}。",
     "help": (
         "🎬 {title}：{summary}\n\n可以这样说：\n{examples}\n\n提示：\n{tips}\n\n"

@@ -335,3 +335,21 @@ async def test_channel_without_edits_gets_few_new_messages(runtime, emulator):
 async def test_chinese_help(runtime, channel):
     await runtime.engine.handle(msg("/help", locale="zh-TW"), channel)
     assert "可以这样说" in channel.texts()[-1]
+
+
+async def test_attachment_stream_failing_midway_is_reported(runtime, emulator, channel):
+    from bot.boundary import ChannelError
+
+    def opener():
+        async def gen():
+            yield BUNNY.read_bytes()[:100_000]
+            raise ChannelError("file download answered HTTP 502")
+
+        return gen()
+
+    att = Attachment(filename="clip.mp4", content_type="video/mp4", size=BUNNY.stat().st_size, open=opener)
+    m = IncomingMessage(conversation=KEY, sender="u", attachments=(att,), message_id="1")
+    await runtime.engine.handle(m, channel)
+    assert channel.texts()[-1] == "I couldn't fetch clip.mp4 from the chat. Nothing was uploaded; please send it again."
+    sid = await session_of(runtime)
+    assert (await runtime.client.state(sid)).video_infos == []

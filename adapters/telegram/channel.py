@@ -1,0 +1,219 @@
+"""The Telegram :class:`ReplyChannel`: sends, paced edits and video delivery through PTB's Bot.
+
+Text is sent without a parse mode: nothing the user or the backend wrote can be read as
+markup, and the engine's split at 4096 characters holds exactly (no escaping growth).
+Edits go through an :class:`EditPacer`: at most one edit per chat per interval, the latest
+text wins, identical edits and "message is not modified" are ignored. HTTP 429 is handled
+by PTB's ``AIORateLimiter`` (``retry_after`` honoured, retried).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from telegram import Bot, LinkPreviewOptions
+from telegram.error import BadRequest, TelegramError
+
+from adapters.telegram.converters import keyboard
+from bot.boundary import ChannelError, ChannelLimits, Reply, SentRef
+
+log = logging.getLogger(__name__)
+
+MB = 1024 * 1024
+CLOUD_UPLOAD_LIMIT = 50 * MB
+"""Bot API upload limit by multipart on the cloud server (design notes, platform facts)."""
+LOCAL_UPLOAD_LIMIT = 2000 * MB
+"""Upload limit through a local Bot API server."""
+CLOUD_DOWNLOAD_LIMIT = 20 * MB
+"""``getFile`` limit on the cloud Bot API."""
+MESSAGE_LIMIT = 4096
+CAPTION_LIMIT = 1024
+
+
+def _not_modified(exc: TelegramError) -> bool:
+    return isinstance(exc, BadRequest) and "message is not modified" in exc.message.lower()
+
+
+@dataclass
+class _Lane:
+    last: float = -math.inf
+    pending: dict[int, tuple[Callable[[], Awaitable[object]], list[asyncio.Future[None]]]] = field(default_factory=dict)
+    task: asyncio.Task[None] | None = None
+
+
+class EditPacer:
+    """Paces message edits per chat.
+
+    Args:
+        interval_for: Minimum seconds between two edits in a chat, by chat id (groups are
+            stricter than private chats).
+        clock: Monotonic clock.
+    """
+
+    def __init__(self, interval_for: Callable[[int], float], clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval_for = interval_for
+        self.clock = clock
+        self._lanes: dict[int, _Lane] = {}
+
+    async def edit(self, chat_id: int, message_id: int, do_edit: Callable[[], Awaitable[object]], *, final: bool) -> None:
+        """Queue an edit; a newer edit of the same message replaces a queued one.
+
+        Non-final edits return at once; final edits wait until they are applied and raise
+        what the edit raised.
+        """
+        lane = self._lanes.setdefault(chat_id, _Lane())
+        _, waiters = lane.pending.pop(message_id, (None, []))
+        future: asyncio.Future[None] | None = None
+        if final:
+            future = asyncio.get_running_loop().create_future()
+            waiters = [*waiters, future]
+        lane.pending[message_id] = (do_edit, waiters)
+        if lane.task is None or lane.task.done():
+            lane.task = asyncio.create_task(self._drain(chat_id, lane), name=f"tg-edits-{chat_id}")
+        if future is not None:
+            await future
+
+    async def _drain(self, chat_id: int, lane: _Lane) -> None:
+        while lane.pending:
+            wait = lane.last + self.interval_for(chat_id) - self.clock()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            message_id = next(iter(lane.pending))
+            do_edit, waiters = lane.pending.pop(message_id)
+            try:
+                await do_edit()
+            except Exception as exc:  # noqa: BLE001 - handed to whoever waits
+                log.warning("edit of message %s in chat %s failed: %s", message_id, chat_id, type(exc).__name__)
+                for w in waiters:
+                    if not w.done():
+                        w.set_exception(exc)
+            else:
+                for w in waiters:
+                    if not w.done():
+                        w.set_result(None)
+            lane.last = self.clock()
+
+    async def close(self) -> None:
+        """Cancel queued edits."""
+        for lane in self._lanes.values():
+            if lane.task is not None:
+                lane.task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await lane.task
+            for _, waiters in lane.pending.values():
+                for w in waiters:
+                    if not w.done():
+                        w.cancel()
+        self._lanes.clear()
+
+
+class TelegramChannel:
+    """Replies into one Telegram chat (and forum topic).
+
+    Args:
+        bot: PTB's bot (with the rate limiter of the application).
+        chat_id: The chat.
+        thread_id: The forum topic (``message_thread_id``), or ``None``.
+        pacer: The adapter's shared :class:`EditPacer`.
+        local_mode: A local Bot API server is used (2000 MB uploads, files sent by path).
+        lang: ``en`` or ``zh`` for button labels.
+    """
+
+    def __init__(
+        self,
+        bot: Bot,
+        chat_id: int,
+        thread_id: int | None,
+        pacer: EditPacer,
+        *,
+        local_mode: bool = False,
+        lang: str = "en",
+    ) -> None:
+        self.bot = bot
+        self.chat_id = chat_id
+        self.thread_id = thread_id
+        self.pacer = pacer
+        self.local_mode = local_mode
+        self.lang = lang
+        self.limits = ChannelLimits(
+            max_message_chars=MESSAGE_LIMIT,
+            max_upload_bytes=LOCAL_UPLOAD_LIMIT if local_mode else CLOUD_UPLOAD_LIMIT,
+            max_caption_chars=CAPTION_LIMIT,
+            can_edit=True,
+        )
+
+    async def send(self, reply: Reply) -> SentRef:
+        try:
+            message = await self.bot.send_message(
+                chat_id=self.chat_id,
+                text=reply.text[:MESSAGE_LIMIT],
+                message_thread_id=self.thread_id,
+                reply_markup=keyboard(reply.buttons, self.lang),
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        except TelegramError as exc:
+            raise ChannelError(f"sendMessage failed: {type(exc).__name__}: {exc.message[:200]}") from None
+        return SentRef(str(message.message_id))
+
+    async def edit(self, ref: SentRef, reply: Reply) -> None:
+        message_id = int(ref.id)
+
+        async def do_edit() -> None:
+            try:
+                await self.bot.edit_message_text(
+                    text=reply.text[:MESSAGE_LIMIT],
+                    chat_id=self.chat_id,
+                    message_id=message_id,
+                    reply_markup=keyboard(reply.buttons, self.lang),
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                )
+            except TelegramError as exc:
+                if _not_modified(exc):
+                    return
+                raise ChannelError(f"editMessageText failed: {type(exc).__name__}: {exc.message[:200]}") from None
+
+        await self.pacer.edit(self.chat_id, message_id, do_edit, final=reply.final)
+
+    async def send_file(
+        self,
+        path: Path,
+        *,
+        name: str,
+        size: int,
+        caption: str = "",
+        duration_s: float | None = None,
+        width: int | None = None,
+        height: int | None = None,
+    ) -> SentRef:
+        try:
+            if self.local_mode:
+                video: object = path  # PTB sends a file:// URI the local server reads itself
+                message = await self._send_video(video, name, caption, duration_s, width, height)
+            else:
+                with open(path, "rb") as fh:
+                    message = await self._send_video(fh, name, caption, duration_s, width, height)
+        except TelegramError as exc:
+            raise ChannelError(f"sendVideo failed: {type(exc).__name__}: {exc.message[:200]}") from None
+        return SentRef(str(message.message_id))
+
+    async def _send_video(self, video, name, caption, duration_s, width, height):  # type: ignore[no-untyped-def]
+        return await self.bot.send_video(
+            chat_id=self.chat_id,
+            video=video,
+            filename=name,
+            caption=caption[:CAPTION_LIMIT] or None,
+            supports_streaming=True,
+            duration=int(round(duration_s)) if duration_s else None,
+            width=width,
+            height=height,
+            message_thread_id=self.thread_id,
+            read_timeout=300,
+            write_timeout=300,
+        )

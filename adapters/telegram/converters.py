@@ -1,0 +1,209 @@
+"""Pure converters between Telegram updates and nemobot's boundary types.
+
+No I/O here: the runner supplies how bytes are fetched (``opener``). Telegram file URLs
+contain the bot token, so they never become an :attr:`Attachment.public_url`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from urllib.parse import unquote, urlsplit
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity
+
+from bot.boundary import Attachment, Button, ConversationKey, IncomingMessage
+from bot.texts import ACCEPTED_FORMATS
+
+PLATFORM = "telegram"
+CALLBACK_PREFIX = "nb:"
+_MEDIA_EXT = {ext for group in ACCEPTED_FORMATS.values() for ext in group}
+_URL = re.compile(r"https?://[^\s<>\"']+", re.I)
+
+BUTTON_LABELS = {
+    "en": {Button.EXPORT: "🎞️ Export", Button.STATUS: "📋 Status", Button.CREDITS: "💳 Credits", Button.NEW: "🆕 New"},
+    "zh": {Button.EXPORT: "🎞️ 导出", Button.STATUS: "📋 状态", Button.CREDITS: "💳 积分", Button.NEW: "🆕 新项目"},
+}
+
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("export", "Render and send the video", "渲染并发送视频"),
+    ("status", "Timeline and uploaded clips", "时间线和已上传素材"),
+    ("credits", "Credit balance", "积分余额"),
+    ("new", "Start a new project", "开始新项目"),
+    ("skill", "Switch skill profile", "切换技能"),
+    ("link", "Open the project in the web editor", "在网页编辑器中打开项目"),
+    ("help", "What to say and tips", "用法和提示"),
+)
+"""``(command, English description, Chinese description)`` for ``setMyCommands``."""
+
+
+@dataclass(frozen=True, slots=True)
+class MediaRef:
+    """A file in a message, before download.
+
+    Attributes:
+        file_id: Telegram's file id (for ``getFile``).
+        filename: A file name with extension (made up when Telegram gives none).
+        mime_type: MIME type, or ``None``.
+        size: Size in bytes, or ``None`` when Telegram did not say.
+        kind: ``video``, ``document``, ``animation``, ``video_note``, ``audio``, ``voice`` or ``photo``.
+    """
+
+    file_id: str
+    filename: str
+    mime_type: str | None
+    size: int | None
+    kind: str
+
+
+def conversation_key(message: Message) -> ConversationKey:
+    """The conversation of a message: the chat, and the forum topic when it is in one."""
+    thread = str(message.message_thread_id) if message.is_topic_message and message.message_thread_id else None
+    return ConversationKey(platform=PLATFORM, chat_id=str(message.chat.id), thread_id=thread)
+
+
+def _command_for_us(message: Message, bot_username: str) -> bool:
+    text = message.text or message.caption or ""
+    for entity in message.entities or message.caption_entities or ():
+        if entity.type == MessageEntity.BOT_COMMAND and entity.offset == 0:
+            command = text[: entity.length]
+            return "@" not in command or command.split("@", 1)[1].lower() == bot_username.lower()
+    return False
+
+
+def _mentions(message: Message, bot_username: str) -> bool:
+    text = message.text or message.caption or ""
+    for entity in message.entities or message.caption_entities or ():
+        if entity.type == MessageEntity.MENTION:
+            if text[entity.offset : entity.offset + entity.length].lower() == f"@{bot_username.lower()}":
+                return True
+    return f"@{bot_username.lower()}" in text.lower()
+
+
+def is_for_bot(message: Message, *, bot_id: int, bot_username: str) -> bool:
+    """Should the bot handle this message?
+
+    In private chats every message. In groups: commands (``/export`` or ``/export@ourbot``),
+    replies to the bot's messages, and messages that mention ``@ourbot``.
+    """
+    if message.chat.type == "private":
+        return True
+    if _command_for_us(message, bot_username):
+        return True
+    reply = message.reply_to_message
+    if reply is not None and reply.from_user is not None and reply.from_user.id == bot_id:
+        # In forum topics every message "replies" to the topic's first message; that is not a reply to us.
+        return not (message.is_topic_message and reply.message_id == message.message_thread_id)
+    return _mentions(message, bot_username)
+
+
+def text_of(message: Message, bot_username: str) -> str:
+    """The message's text or caption without the ``@ourbot`` mention."""
+    text = message.text or message.caption or ""
+    text = re.sub(rf"@{re.escape(bot_username)}\b", "", text, flags=re.I)
+    return re.sub(r"[ \t]{2,}", " ", text).strip()
+
+
+def media_of(message: Message) -> list[MediaRef]:
+    """The files of one message (photos: the largest size)."""
+    refs: list[MediaRef] = []
+    uid = lambda obj: obj.file_unique_id or obj.file_id  # noqa: E731
+    if message.video:
+        v = message.video
+        refs.append(MediaRef(v.file_id, v.file_name or f"video_{uid(v)}.mp4", v.mime_type or "video/mp4", v.file_size, "video"))
+    if message.animation:
+        a = message.animation
+        refs.append(MediaRef(a.file_id, a.file_name or f"animation_{uid(a)}.mp4", a.mime_type or "video/mp4", a.file_size, "animation"))
+    elif message.document:
+        d = message.document
+        refs.append(MediaRef(d.file_id, d.file_name or f"document_{uid(d)}", d.mime_type, d.file_size, "document"))
+    if message.video_note:
+        n = message.video_note
+        refs.append(MediaRef(n.file_id, f"video_note_{uid(n)}.mp4", "video/mp4", n.file_size, "video_note"))
+    if message.audio:
+        a = message.audio
+        refs.append(MediaRef(a.file_id, a.file_name or f"audio_{uid(a)}.mp3", a.mime_type or "audio/mpeg", a.file_size, "audio"))
+    if message.voice:
+        v = message.voice
+        refs.append(MediaRef(v.file_id, f"voice_{uid(v)}.ogg", v.mime_type or "audio/ogg", v.file_size, "voice"))
+    if message.photo:
+        p = max(message.photo, key=lambda s: (s.width * s.height, s.file_size or 0))
+        refs.append(MediaRef(p.file_id, f"photo_{uid(p)}.jpg", "image/jpeg", p.file_size, "photo"))
+    return refs
+
+
+def media_links(text: str) -> list[tuple[str, str]]:
+    """``(url, filename)`` for each http(s) link in ``text`` whose path ends in a media extension."""
+    found: list[tuple[str, str]] = []
+    for raw in _URL.findall(text):
+        url = raw.rstrip(".,;:!?)]}")
+        name = PurePosixPath(unquote(urlsplit(url).path)).name
+        if PurePosixPath(name).suffix.lower().lstrip(".") in _MEDIA_EXT:
+            found.append((url, name))
+    return found
+
+
+def strip_links(text: str, links: Sequence[tuple[str, str]]) -> str:
+    """``text`` without the given links (what is left is the request for the agent)."""
+    for url, _ in links:
+        text = text.replace(url, " ")
+    return re.sub(r"\s{2,}", " ", text).strip()
+
+
+def to_incoming(
+    messages: Sequence[Message],
+    *,
+    bot_username: str,
+    opener: Callable[[MediaRef], Callable[[], AsyncIterator[bytes]]],
+) -> IncomingMessage:
+    """One :class:`IncomingMessage` from a message, or from all messages of an album.
+
+    Args:
+        messages: One message, or the messages of one ``media_group_id`` in order.
+        bot_username: Our username, stripped from the text.
+        opener: Given a file, returns a factory of an async byte iterator that streams it.
+
+    Returns:
+        The message for the engine: the first non-empty text/caption, every file, and
+        media links from the text as URL attachments.
+    """
+    first = messages[0]
+    text = next((t for t in (text_of(m, bot_username) for m in messages) if t), "")
+    attachments: list[Attachment] = []
+    for m in messages:
+        for ref in media_of(m):
+            attachments.append(
+                Attachment(filename=ref.filename, content_type=ref.mime_type, size=ref.size, open=opener(ref))
+            )
+    links = media_links(text)
+    if links:
+        attachments.extend(Attachment(filename=name, public_url=url) for url, name in links)
+        text = strip_links(text, links)
+    user = first.from_user
+    return IncomingMessage(
+        conversation=conversation_key(first),
+        sender=(user.username or user.full_name) if user else "unknown",
+        text=text,
+        attachments=tuple(attachments),
+        message_id=str(first.message_id),
+        locale=user.language_code if user else None,
+    )
+
+
+def keyboard(buttons: Sequence[Button], lang: str = "en") -> InlineKeyboardMarkup | None:
+    """An inline keyboard for the engine's quick actions (two per row), or ``None``."""
+    if not buttons:
+        return None
+    labels = BUTTON_LABELS.get(lang, BUTTON_LABELS["en"])
+    row = [InlineKeyboardButton(labels[b], callback_data=f"{CALLBACK_PREFIX}{b.value}") for b in buttons]
+    return InlineKeyboardMarkup([row[i : i + 2] for i in range(0, len(row), 2)])
+
+
+def command_of_callback(data: str | None) -> str | None:
+    """``"nb:export"`` -> ``"/export"``; anything else -> ``None``."""
+    if not data or not data.startswith(CALLBACK_PREFIX):
+        return None
+    value = data[len(CALLBACK_PREFIX) :]
+    return f"/{value}" if value in {b.value for b in Button} else None

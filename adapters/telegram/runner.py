@@ -1,0 +1,323 @@
+"""The Telegram adapter: python-telegram-bot's ``Application`` wired to the engine.
+
+Thin: converts updates with :mod:`adapters.telegram.converters`, answers through
+:class:`adapters.telegram.channel.TelegramChannel`, and owns only what is Telegram's:
+who the bot answers in groups, albums, the 20 MB download limit, chat actions, the
+command menu, polling or webhook. Lifecycle (PTB): initialize -> start polling/webhook ->
+start, and the reverse on stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+from telegram import BotCommand, CallbackQuery, Message, Update
+from telegram.constants import ChatAction
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+
+from adapters.telegram.channel import CLOUD_DOWNLOAD_LIMIT, EditPacer, TelegramChannel
+from adapters.telegram.converters import (
+    COMMANDS,
+    PLATFORM,
+    MediaRef,
+    command_of_callback,
+    conversation_key,
+    is_for_bot,
+    media_of,
+    to_incoming,
+)
+from bot.boundary import ChannelError, IncomingMessage, Reply
+from bot.intents import IntentKind, route
+from bot.texts import fmt_size, lang_of, t
+
+log = logging.getLogger(__name__)
+
+# httpx logs every request URL at INFO, and Bot API URLs contain the bot token.
+for _noisy in ("httpx", "httpcore"):
+    logging.getLogger(_noisy).setLevel(max(logging.WARNING, logging.getLogger(_noisy).level))
+
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+CHAT_ACTION_EVERY_S = 4.5  # Telegram shows an action for about 5 s
+DOWNLOAD_CHUNK = 256 * 1024
+
+
+class TelegramAdapter:
+    """One bot: a PTB ``Application`` feeding the conversation engine.
+
+    Args:
+        engine: The :class:`bot.engine.ConversationEngine`.
+        settings: The :class:`bot.settings.Settings` (``TELEGRAM_*``).
+    """
+
+    def __init__(self, engine: Any, settings: Any) -> None:
+        if settings.telegram_token is None:
+            raise ValueError("TELEGRAM_TOKEN is not set")
+        self.engine = engine
+        self.settings = settings
+        self.local_mode = bool(settings.telegram_local_mode)
+        builder = (
+            Application.builder()
+            .token(settings.telegram_token.get_secret_value())
+            .rate_limiter(AIORateLimiter(max_retries=5))
+            .concurrent_updates(True)
+        )
+        if settings.telegram_api_url:
+            builder = builder.base_url(f"{settings.telegram_api_url}/bot").base_file_url(
+                f"{settings.telegram_api_url}/file/bot"
+            )
+        if self.local_mode:
+            builder = builder.local_mode(True)
+        self.app = builder.build()
+        self.app.add_handler(MessageHandler(filters.ALL & ~filters.StatusUpdate.ALL, self._on_message))
+        self.app.add_handler(CallbackQueryHandler(self._on_callback))
+        self.app.add_error_handler(self._on_error)
+        self.pacer = EditPacer(self._edit_interval)
+        self._albums: dict[str, list[Message]] = {}
+        self._album_timers: dict[str, asyncio.TimerHandle | asyncio.Task[None]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._http: aiohttp.ClientSession | None = None
+        self._started = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """initialize -> command menu -> polling (or webhook) -> start."""
+        await self.app.initialize()
+        await self._register_commands()
+        updater = self.app.updater
+        assert updater is not None
+        s = self.settings
+        if s.telegram_webhook_url:
+            path = urlsplit(s.telegram_webhook_url).path.lstrip("/")
+            await updater.start_webhook(
+                listen=s.telegram_webhook_listen,
+                port=s.telegram_webhook_port,
+                url_path=path,
+                webhook_url=s.telegram_webhook_url,
+                secret_token=s.telegram_webhook_secret.get_secret_value(),
+                allowed_updates=ALLOWED_UPDATES,
+            )
+            log.info("Telegram webhook listening on %s:%s/%s", s.telegram_webhook_listen, s.telegram_webhook_port, path)
+        else:
+            await updater.start_polling(allowed_updates=ALLOWED_UPDATES, poll_interval=0.0)
+            log.info("Telegram long polling started as @%s", self.app.bot.username)
+        await self.app.start()
+        self._started = True
+
+    async def stop(self) -> None:
+        """The reverse of :meth:`start`; in-flight conversations are cancelled. Idempotent."""
+        if not self._started:
+            return
+        self._started = False
+        updater = self.app.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        if self.app.running:
+            await self.app.stop()
+        for task in list(self._tasks) + [t for t in self._album_timers.values() if isinstance(t, asyncio.Task)]:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.pacer.close()
+        if self._http is not None:
+            await self._http.close()
+        await self.app.shutdown()
+
+    async def run_forever(self) -> None:
+        """Start, wait until cancelled, stop."""
+        await self.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await self.stop()
+
+    async def _register_commands(self) -> None:
+        try:
+            await self.app.bot.set_my_commands([BotCommand(c, en) for c, en, _ in COMMANDS])
+            await self.app.bot.set_my_commands([BotCommand(c, zh) for c, _, zh in COMMANDS], language_code="zh")
+        except TelegramError as exc:
+            log.warning("could not register the command menu: %s", type(exc).__name__)
+
+    def _edit_interval(self, chat_id: int) -> float:
+        s = self.settings
+        return s.telegram_edit_interval_s if chat_id > 0 else s.telegram_group_edit_interval_s
+
+    # ------------------------------------------------------------------ updates
+
+    async def _on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.message
+        if message is None or message.from_user is None or message.from_user.is_bot:
+            return
+        if message.media_group_id:
+            self._collect_album(message)
+            return
+        if not is_for_bot(message, bot_id=self.app.bot.id, bot_username=self.app.bot.username):
+            return
+        await self._dispatch([message])
+
+    def _collect_album(self, message: Message) -> None:
+        """Albums arrive as separate messages; one quiet period later they are one batch."""
+        group = message.media_group_id
+        assert group is not None
+        self._albums.setdefault(group, []).append(message)
+        timer = self._album_timers.pop(group, None)
+        if isinstance(timer, asyncio.Task):
+            timer.cancel()
+        self._album_timers[group] = asyncio.create_task(self._flush_album(group), name=f"tg-album-{group}")
+
+    async def _flush_album(self, group: str) -> None:
+        await asyncio.sleep(self.settings.telegram_album_wait_s)
+        self._album_timers.pop(group, None)
+        messages = sorted(self._albums.pop(group, []), key=lambda m: m.message_id)
+        if not messages:
+            return
+        bot = self.app.bot
+        if not any(is_for_bot(m, bot_id=bot.id, bot_username=bot.username) for m in messages):
+            return
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        await self._dispatch(messages)
+
+    async def _on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query: CallbackQuery | None = update.callback_query
+        if query is None:
+            return
+        with contextlib.suppress(TelegramError):
+            await query.answer()
+        command = command_of_callback(query.data)
+        message = query.message
+        if command is None or not isinstance(message, Message):
+            return
+        user = query.from_user
+        incoming = IncomingMessage(
+            conversation=conversation_key(message),
+            sender=user.username or user.full_name,
+            text=command,
+            message_id=f"cb:{query.id}",
+            locale=user.language_code,
+        )
+        await self._deliver(incoming, message.chat.id, message.message_thread_id if message.is_topic_message else None)
+
+    async def _dispatch(self, messages: Sequence[Message]) -> None:
+        first = messages[0]
+        lang = lang_of(first.from_user.language_code if first.from_user else None)
+        thread_id = first.message_thread_id if first.is_topic_message else None
+        channel = self._channel(first.chat.id, thread_id, lang)
+        too_big = [
+            ref
+            for m in messages
+            for ref in media_of(m)
+            if not self.local_mode and ref.size is not None and ref.size > CLOUD_DOWNLOAD_LIMIT
+        ]
+        for ref in too_big:
+            text = t(
+                "platform_download_limit",
+                lang,
+                name=ref.filename,
+                size=fmt_size(ref.size or 0),
+                platform="Telegram",
+                limit=fmt_size(CLOUD_DOWNLOAD_LIMIT),
+            )
+            with contextlib.suppress(ChannelError):
+                await channel.send(Reply(text))
+        incoming = to_incoming(messages, bot_username=self.app.bot.username, opener=self._opener)
+        if too_big:
+            skipped = {ref.filename for ref in too_big}
+            kept = tuple(a for a in incoming.attachments if a.public_url or a.filename not in skipped)
+            if not kept and not incoming.text:
+                return
+            incoming = replace(incoming, attachments=kept)
+        await self._deliver(incoming, first.chat.id, thread_id, channel=channel)
+
+    async def _deliver(
+        self, incoming: IncomingMessage, chat_id: int, thread_id: int | None, *, channel: TelegramChannel | None = None
+    ) -> None:
+        channel = channel or self._channel(chat_id, thread_id, lang_of(incoming.locale))
+        intent = route(incoming.text, bool(incoming.attachments))
+        action = ChatAction.UPLOAD_VIDEO if intent.kind is IntentKind.EXPORT else ChatAction.TYPING
+        async with self._chat_action(chat_id, thread_id, action):
+            await self.engine.handle(incoming, channel)
+
+    def _channel(self, chat_id: int, thread_id: int | None, lang: str) -> TelegramChannel:
+        return TelegramChannel(self.app.bot, chat_id, thread_id, self.pacer, local_mode=self.local_mode, lang=lang)
+
+    @contextlib.asynccontextmanager
+    async def _chat_action(self, chat_id: int, thread_id: int | None, action: str) -> AsyncIterator[None]:
+        async def loop() -> None:
+            while True:
+                try:
+                    await self.app.bot.send_chat_action(chat_id=chat_id, action=action, message_thread_id=thread_id)
+                except TelegramError as exc:
+                    log.debug("chat action failed: %s", type(exc).__name__)
+                await asyncio.sleep(CHAT_ACTION_EVERY_S)
+
+        task = asyncio.create_task(loop(), name=f"tg-action-{chat_id}")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        error = context.error
+        log.error("Telegram handler error: %s", type(error).__name__, exc_info=(type(error), error, error.__traceback__) if error else None)
+
+    # ------------------------------------------------------------------ file bytes
+
+    def _session(self) -> aiohttp.ClientSession:
+        if self._http is None or self._http.closed:
+            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_read=120))
+        return self._http
+
+    def _opener(self, ref: MediaRef) -> Callable[[], AsyncIterator[bytes]]:
+        """A factory that streams a Telegram file: ``getFile``, then the bytes in chunks.
+
+        The file URL contains the bot token: it is used here and nowhere else, never logged.
+        """
+
+        async def stream() -> AsyncIterator[bytes]:
+            try:
+                tg_file = await self.app.bot.get_file(ref.file_id)
+            except TelegramError as exc:
+                raise ChannelError(f"getFile failed: {type(exc).__name__}") from None
+            location = tg_file.file_path or ""
+            if self.local_mode and Path(location).is_file():
+                with open(location, "rb") as fh:
+                    while chunk := await asyncio.to_thread(fh.read, DOWNLOAD_CHUNK):
+                        yield chunk
+                return
+            try:
+                async with self._session().get(location) as resp:
+                    if resp.status != 200:
+                        raise ChannelError(f"file download answered HTTP {resp.status}")
+                    async for chunk in resp.content.iter_chunked(DOWNLOAD_CHUNK):
+                        yield chunk
+            except aiohttp.ClientError as exc:
+                raise ChannelError(f"file download failed: {type(exc).__name__}") from None
+
+        return stream
+
+
+class TelegramAdapterFactory:
+    """The ``telegram`` entry point of the ``nemobot.adapters`` group."""
+
+    name = PLATFORM
+
+    def enabled(self, settings: Any) -> bool:
+        """Started by ``nemobot run`` when ``TELEGRAM_TOKEN`` is set."""
+        return settings.telegram_token is not None
+
+    async def run(self, runtime: Any) -> None:
+        """Run the bot until cancelled."""
+        await TelegramAdapter(runtime.engine, runtime.settings).run_forever()
