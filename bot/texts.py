@@ -189,7 +189,8 @@ def fmt_size(size: int | float) -> str:
     """Bytes for people: ``2.1 MB``, ``512 KB`` (1 MB = 1024 * 1024 bytes)."""
     if size >= 1024 * 1024:
         mb = size / (1024 * 1024)
-        return f"{mb:.0f} MB" if mb >= 100 else f"{mb:.1f} MB"
+        text = f"{mb:.0f}" if mb >= 100 else f"{mb:.1f}".removesuffix(".0")
+        return f"{text} MB"
     if size >= 1024:
         return f"{size / 1024:.0f} KB"
     return f"{int(size)} bytes"

@@ -293,6 +293,7 @@ class _Staged:
 
     def __init__(self, name: str, path: Path, size: int, digest: str, source: str) -> None:
         self.name, self.path, self.size, self.digest, self.source = name, path, size, digest, source
+        self.url: str | None = None
 
 
 async def _drain(request: web.Request) -> None:
@@ -381,7 +382,9 @@ async def _fetch_url(st: EmulatorState, url: str) -> _Staged:
     except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
         tmp.unlink(missing_ok=True)
         raise _api_error(4003, f"cannot fetch {url}: {type(e).__name__}: {e}") from None
-    return _Staged(name, tmp, size, digest.hexdigest(), "url")
+    staged = _Staged(name, tmp, size, digest.hexdigest(), "url")
+    staged.url = url
+    return staged
 
 
 async def _accept(request: web.Request, st: EmulatorState, sess: Session, staged: list[_Staged]) -> list[dict[str, Any]]:
@@ -395,6 +398,7 @@ async def _accept(request: web.Request, st: EmulatorState, sess: Session, staged
         probed.append((item, info))
     base = _base_url(request)
     files = []
+    st.upload_calls += 1
     for item, info in probed:
         folder = st.cdn_dir / item.digest
         folder.mkdir(parents=True, exist_ok=True)
@@ -423,6 +427,8 @@ async def _accept(request: web.Request, st: EmulatorState, sess: Session, staged
                 path=dest,
                 cdn_url=cdn_url,
                 source=item.source,
+                request=st.upload_calls,
+                url=item.url,
             )
         )
     sess.state["video_infos"].extend(copy.deepcopy(files))

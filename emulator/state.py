@@ -128,6 +128,8 @@ class UploadRecord:
         path: Local file.
         cdn_url: Where the emulator serves it.
         source: ``multipart`` or ``url``.
+        request: Number of the upload call it came in (files sent together share it).
+        url: The fetched URL for URL uploads, else ``None``.
     """
 
     session_id: str
@@ -138,6 +140,8 @@ class UploadRecord:
     path: Path
     cdn_url: str
     source: str
+    request: int = 0
+    url: str | None = None
 
 
 @dataclass
@@ -209,6 +213,7 @@ class EmulatorState:
         self.tokens: dict[str, Token] = {}
         self.sessions: dict[str, Session] = {}
         self.uploads: list[UploadRecord] = []
+        self.upload_calls = 0
         self.renders: dict[str, RenderRecord] = {}
         self.runs_per_session: dict[str, int] = {}
         self.render_attempts: dict[str, int] = {}

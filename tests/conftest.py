@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,8 @@ from bot.app import open_runtime
 from bot.settings import Settings, load_settings
 from emulator.app import Emulator
 from emulator.config import EmulatorConfig
+
+os.environ.setdefault("PTB_TIMEDELTA", "true")  # PTB's timedelta durations (see adapters/telegram)
 
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
 BUNNY = FIXTURES / "bigbuckbunny.mp4"

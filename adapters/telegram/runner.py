@@ -41,9 +41,10 @@ from bot.texts import fmt_size, lang_of, t
 
 log = logging.getLogger(__name__)
 
-# httpx logs every request URL at INFO, and Bot API URLs contain the bot token.
-for _noisy in ("httpx", "httpcore"):
-    logging.getLogger(_noisy).setLevel(max(logging.WARNING, logging.getLogger(_noisy).level))
+# Bot API URLs contain the bot token: httpx logs every request URL at INFO, and PTB logs
+# its base URLs at DEBUG. Keep those loggers above the levels that carry URLs.
+for _name, _floor in (("httpx", logging.WARNING), ("httpcore", logging.WARNING), ("telegram", logging.INFO)):
+    logging.getLogger(_name).setLevel(max(_floor, logging.getLogger(_name).level))
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 CHAT_ACTION_EVERY_S = 4.5  # Telegram shows an action for about 5 s

@@ -1,0 +1,235 @@
+"""End to end through the real PTB ``Application``, the fake Bot API and the emulator, on
+the real fixtures."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+
+import aiohttp
+import av
+import pytest
+
+from adapters.telegram import TelegramAdapter
+from bot.app import open_runtime
+from tests.conftest import BIKES, BUNNY, fast_settings
+from tests.fakes.telegram_api import FakeTelegram
+
+LEADERBOARD = "add a ranked leaderboard overlay showing the top performers"
+MB = 1024 * 1024
+
+
+@pytest.fixture
+async def tg(tmp_path):
+    async with FakeTelegram(files_dir=tmp_path / "tg-files") as fake:
+        yield fake
+
+
+def tg_settings(emulator, tg, tmp_path, **overrides):
+    values = {
+        "telegram_token": tg.token,
+        "telegram_api_url": tg.url,
+        "telegram_album_wait_s": 0.3,
+        "telegram_edit_interval_s": 0.05,
+        "telegram_group_edit_interval_s": 0.05,
+    }
+    values.update(overrides)
+    return fast_settings(emulator.url, tmp_path, **values)
+
+
+@contextlib.asynccontextmanager
+async def running_bot(emulator, tg, tmp_path, **overrides):
+    settings = tg_settings(emulator, tg, tmp_path, **overrides)
+    async with open_runtime(settings, platform="telegram") as runtime:
+        adapter = TelegramAdapter(runtime.engine, settings)
+        await adapter.start()
+        try:
+            yield adapter, runtime
+        finally:
+            await adapter.stop()
+
+
+def texts(tg, chat_id, thread_id=None):
+    return [m.text or m.caption or "" for m in tg.bot_messages(chat_id, thread_id)]
+
+
+async def wait_text(tg, chat_id, needle, *, thread_id=None, timeout=60.0):
+    await tg.wait_until(lambda: any(needle in t for t in texts(tg, chat_id, thread_id)), timeout=timeout)
+
+
+def video_size(path):
+    with av.open(str(path)) as c:
+        v = c.streams.video[0]
+        return v.codec_context.name, v.codec_context.width, v.codec_context.height, c.duration / 1e6
+
+
+async def test_dm_leaderboard_then_export_delivers_a_1080p_video(emulator, tg, tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
+    chat = tg.private_chat()
+    cid = chat["id"]
+    async with running_bot(emulator, tg, tmp_path):
+        tg.user_text(chat, "/start")
+        await wait_text(tg, cid, "Try saying")
+        tg.user_media(chat, "video", tg.add_file(BUNNY, file_name="bigbuckbunny.mp4", mime_type="video/mp4"))
+        await wait_text(tg, cid, "Added bigbuckbunny.mp4 (5.3 s, 1280x720)")
+        tg.user_text(chat, LEADERBOARD)
+        await wait_text(tg, cid, "leaderboard")
+        await wait_text(tg, cid, "✅ Done in")
+        tg.user_text(chat, "/export")
+        await tg.wait_for_calls("sendVideo", timeout=90)
+        await wait_text(tg, cid, "✅ Rendered in")
+
+    [video_call] = tg.calls_of("sendVideo")
+    assert video_call.ok
+    p = video_call.params
+    assert p["supports_streaming"] is True and p["duration"] == 5 and (p["width"], p["height"]) == (1920, 1080)
+    assert p["caption"].startswith("✅ Video ready (1920x1080") and "workspace/claim?ct=" in p["caption"]
+    [upload] = [u for u in tg.uploaded if u.field == "video"]
+    codec, w, h, duration = video_size(upload.path)
+    assert (codec, w, h) == ("h264", 1920, 1080) and abs(duration - 5.3) < 0.3
+
+    # the answer carries the inline keyboard; the progress message was edited in place
+    answer = next(m for m in tg.bot_messages(cid) if m.text and "leaderboard" in m.text.lower() and m.reply_markup)
+    buttons = [b["callback_data"] for row in answer.reply_markup["inline_keyboard"] for b in row]
+    assert buttons == ["nb:export", "nb:status", "nb:credits", "nb:new"]
+    progress = next(m for m in tg.bot_messages(cid) if m.edits and (m.text or "").startswith("✅ Done in"))
+    assert progress.edits[0].startswith(("🎬", "🔍", "✂️"))
+    # typing while working, upload_video while exporting; both command menus registered
+    actions = {c.params["action"] for c in tg.calls_of("sendChatAction")}
+    assert {"typing", "upload_video"} <= actions
+    assert set(tg.commands) == {None, "zh"} and tg.commands["zh"][0] == {"command": "export", "description": "渲染并发送视频"}
+    # the token never appears in what the bot sent or logged, nor did the Telegram file URL reach NemoVideo
+    assert tg.token not in caplog.text and tg.token.split(":")[1] not in caplog.text
+    assert all(tg.token not in (t or "") for t in texts(tg, cid))
+    assert [u.source for u in emulator.state.uploads] == ["multipart"]
+
+
+async def test_album_of_both_clips_is_one_upload_and_ranked(emulator, tg, tmp_path):
+    chat = tg.private_chat(user_id=2002)
+    cid = chat["id"]
+    async with running_bot(emulator, tg, tmp_path) as (adapter, runtime):
+        tg.user_text(chat, "/skill video-leaderboard-ai")
+        await wait_text(tg, cid, "Switched to AI clip ranking")
+        bunny = tg.add_file(BUNNY, file_name="bigbuckbunny.mp4", mime_type="video/mp4")
+        bikes = tg.add_file(BIKES, file_name="bikes.mp4", mime_type="video/mp4")
+        tg.user_media(chat, "video", bunny, media_group_id="album1", caption="rank my clips by action and add a leaderboard")
+        tg.user_media(chat, "video", bikes, media_group_id="album1")
+        await wait_text(tg, cid, "Added bigbuckbunny.mp4 (5.3 s, 1280x720), bikes.mp4 (10.0 s, 640x272)")
+        await wait_text(tg, cid, "✅ Done in")
+        await tg.wait_until(lambda: any("1. bikes.mp4" in t for t in texts(tg, cid)), timeout=30)
+        conv = await runtime.store.get_conversation(f"telegram:{cid}")
+    state_uploads = [u for u in emulator.state.uploads if u.session_id == conv.session_id]
+    assert len(state_uploads) == 2
+    assert len({u.request for u in state_uploads}) == 1  # both in one multipart call
+
+
+async def test_group_topics_are_separate_conversations(emulator, tg, tmp_path):
+    group = tg.group_chat(chat_id=-100555, forum=True)
+    gid = group["id"]
+    async with running_bot(emulator, tg, tmp_path) as (adapter, runtime):
+        tg.user_text(group, "just chatting among humans", thread_id=7)
+        tg.user_media(group, "video", tg.add_file(BIKES, file_name="bikes.mp4"), caption=f"@{tg.bot_username}", thread_id=7)
+        await wait_text(tg, gid, "Added bikes.mp4", thread_id=7)
+        tg.user_text(group, f"/status@{tg.bot_username}", thread_id=9)
+        await wait_text(tg, gid, "There is no project yet", thread_id=9)
+        tg.user_text(group, f"@{tg.bot_username} add background music", thread_id=7)
+        await wait_text(tg, gid, "✅ Done in", thread_id=7)
+        a = await runtime.store.get_conversation(f"telegram:{gid}/7")
+        b = await runtime.store.get_conversation(f"telegram:{gid}/9")
+    assert a.session_id and b is not None and b.session_id is None
+    assert all(m.thread_id in (7, 9) for m in tg.bot_messages(gid))
+    assert not any("just chatting" in t for t in texts(tg, gid))
+    assert sum(1 for m in tg.bot_messages(gid) if m.thread_id == 7 and "Added bikes.mp4" in (m.text or "")) == 1
+
+
+async def test_25mb_document_is_refused_without_download(emulator, tg, tmp_path):
+    chat = tg.private_chat(user_id=3003)
+    async with running_bot(emulator, tg, tmp_path):
+        big = tg.add_file(b"\0" * 1024, file_name="match.mp4", mime_type="video/mp4", size=25 * MB)
+        tg.user_media(chat, "document", big)
+        await wait_text(tg, chat["id"], "only lets bots download files up to 20 MB")
+    text = next(t for t in texts(tg, chat["id"]) if "20 MB" in t)
+    assert text.startswith("match.mp4 is 25 MB") and "Send a link to the video instead" in text
+    assert not tg.calls_of("getFile") and not emulator.state.uploads
+
+
+async def test_429_storm_during_progress_edits_loses_nothing(emulator, tg, tmp_path):
+    chat = tg.private_chat(user_id=4004)
+    cid = chat["id"]
+    emulator.config.step_delay_s = 0.1
+    async with running_bot(emulator, tg, tmp_path):
+        tg.user_media(chat, "video", tg.add_file(BUNNY, file_name="bigbuckbunny.mp4"))
+        await wait_text(tg, cid, "Added bigbuckbunny.mp4")
+        tg.fail("editMessageText", times=4, retry_after=1)
+        tg.fail("sendMessage", times=2, retry_after=1)
+        tg.user_text(chat, LEADERBOARD)
+        await wait_text(tg, cid, "✅ Done in", timeout=60)
+        await tg.wait_until(lambda: any(m.reply_markup for m in tg.bot_messages(cid)), timeout=30)
+    rejected = [c for c in tg.calls if c.status == 429]
+    assert len(rejected) == 6  # the storm happened...
+    final = [m for m in tg.bot_messages(cid) if (m.text or "").startswith("✅ Done in")]
+    assert len(final) == 1  # ...and the progress message still ended as done, once
+    assert any("leaderboard" in t.lower() for t in texts(tg, cid))
+
+
+async def test_button_press_answers_the_callback_and_runs_the_command(emulator, tg, tmp_path):
+    chat = tg.private_chat(user_id=5005)
+    cid = chat["id"]
+    async with running_bot(emulator, tg, tmp_path):
+        tg.user_media(chat, "video", tg.add_file(BIKES, file_name="bikes.mp4"), caption="add background music")
+        await tg.wait_until(lambda: any(m.reply_markup for m in tg.bot_messages(cid)), timeout=30)
+        answer = next(m for m in tg.bot_messages(cid) if m.reply_markup)
+        tg.press_button(chat, answer.message_id, "nb:status")
+        await wait_text(tg, cid, "📋 Timeline (2 tracks)")
+    assert len(tg.callback_answers) == 1
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_webhook_checks_the_secret(emulator, tg, tmp_path):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/tg/hook"
+    chat = tg.private_chat(user_id=6006)
+    async with running_bot(
+        emulator, tg, tmp_path, telegram_webhook_url=url, telegram_webhook_secret="s3cret-Token_1",
+        telegram_webhook_listen="127.0.0.1", telegram_webhook_port=port,
+    ):
+        assert tg.webhook["url"] == url and tg.webhook["secret_token"] == "s3cret-Token_1"
+        update = {"update_id": 99, "message": {"message_id": 1, "date": 1, "chat": chat, "from": tg.user(6006), "text": "/credits"}}
+        async with aiohttp.ClientSession() as http:
+            async with http.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}) as resp:
+                assert resp.status == 403
+            async with http.post(url, json=update) as resp:
+                assert resp.status == 403
+            async with http.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-Token_1"}) as resp:
+                assert resp.status == 200
+        await wait_text(tg, chat["id"], "💳 Credits: 100 available")
+    assert len([t for t in texts(tg, chat["id"]) if t.startswith("💳")]) == 1
+
+
+async def test_pasted_link_is_a_url_upload(emulator, tg, tmp_path):
+    from aiohttp import web
+
+    async def clip(request):
+        return web.FileResponse(BIKES)
+
+    app = web.Application()
+    app.router.add_get("/media/bikes.mp4", clip)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    link = f"http://127.0.0.1:{runner.addresses[0][1]}/media/bikes.mp4"
+    chat = tg.private_chat(user_id=7007)
+    try:
+        async with running_bot(emulator, tg, tmp_path):
+            tg.user_text(chat, link)
+            await wait_text(tg, chat["id"], "Added bikes.mp4 (10.0 s, 640x272)")
+    finally:
+        await runner.cleanup()
+    assert [(u.source, u.url) for u in emulator.state.uploads] == [("url", link)]
