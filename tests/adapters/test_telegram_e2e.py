@@ -233,3 +233,36 @@ async def test_pasted_link_is_a_url_upload(emulator, tg, tmp_path):
     finally:
         await runner.cleanup()
     assert [(u.source, u.url) for u in emulator.state.uploads] == [("url", link)]
+
+
+async def test_nemobot_run_starts_telegram_and_stops_on_sigterm(emulator, tg, tmp_path):
+    import asyncio
+    import os
+    import signal
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEMO_", "TELEGRAM_", "DISCORD_"))}
+    env.update(
+        NEMO_API_URL=emulator.url, TELEGRAM_TOKEN=tg.token, TELEGRAM_API_URL=tg.url,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'run.db'}", LOG_LEVEL="DEBUG", PYTHONWARNINGS="error",
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        chat = tg.private_chat(user_id=8008)
+        await tg.wait_until(lambda: tg.get_updates_calls > 0, timeout=30)
+        tg.user_text(chat, "/credits")
+        await wait_text(tg, chat["id"], "💳 Credits: 100 available", timeout=30)
+        proc.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(proc.communicate(), 30)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    log = err.decode()
+    assert proc.returncode == 0, log[-2000:]
+    assert "Telegram long polling started as @nemo_test_bot" in log
+    assert "Task was destroyed" not in log and "Traceback" not in log
+    assert tg.token not in log and tg.token.split(":")[1] not in log
