@@ -266,3 +266,14 @@ async def test_nemobot_run_starts_telegram_and_stops_on_sigterm(emulator, tg, tm
     assert "Telegram long polling started as @nemo_test_bot" in log
     assert "Task was destroyed" not in log and "Traceback" not in log
     assert tg.token not in log and tg.token.split(":")[1] not in log
+
+
+async def test_local_bot_api_lifts_the_download_limit(emulator, tmp_path):
+    async with FakeTelegram(files_dir=tmp_path / "local-files", local_mode=True) as tg:
+        chat = tg.private_chat(user_id=9009)
+        async with running_bot(emulator, tg, tmp_path, telegram_local_mode=True) as (adapter, runtime):
+            # Telegram claims 25 MB; a local server hands the bot the file's path on disk
+            tg.user_media(chat, "video", tg.add_file(BUNNY, file_name="bigbuckbunny.mp4", size=25 * MB))
+            await wait_text(tg, chat["id"], "Added bigbuckbunny.mp4 (5.3 s, 1280x720)")
+            assert adapter._channel(chat["id"], None, "en").limits.max_upload_bytes == 2000 * MB
+    assert not any("20 MB" in t for t in texts(tg, chat["id"]))
