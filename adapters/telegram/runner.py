@@ -24,7 +24,8 @@ from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
-from adapters.telegram.channel import CLOUD_DOWNLOAD_LIMIT, EditPacer, TelegramChannel
+from adapters.pacing import EditPacer
+from adapters.telegram.channel import CLOUD_DOWNLOAD_LIMIT, TelegramChannel
 from adapters.telegram.converters import (
     COMMANDS,
     PLATFORM,

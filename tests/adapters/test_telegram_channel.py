@@ -8,7 +8,8 @@ import time
 import pytest
 from telegram import Bot
 
-from adapters.telegram.channel import EditPacer, TelegramChannel
+from adapters.pacing import EditPacer
+from adapters.telegram.channel import TelegramChannel
 from bot.boundary import Button, ChannelError, Reply, SentRef
 from tests.fakes.telegram_api import FakeTelegram
 
