@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     emu.add_argument("--silent-share", type=float, default=None, help="share of agent runs with no text (0-1)")
     emu.add_argument("--seed", type=int, default=None)
 
-    sub.add_parser("run", help="start the platform adapters whose tokens are set")
+    sub.add_parser("run", help="start the platform adapters whose tokens are set (Telegram, Discord)")
     return parser
 
 

@@ -57,6 +57,17 @@ class Settings(BaseSettings):
         telegram_album_wait_s: Quiet period that closes an album (``media_group_id``), s.
         telegram_edit_interval_s / telegram_group_edit_interval_s: Minimum time between two
             edits in one private / group chat, s (Telegram: about 20 edits per minute per chat).
+        discord_token: The Discord bot token; the Discord adapter starts when it is set.
+        discord_guild_ids: Comma-separated guild ids to sync slash commands to at start
+            (instant, for development); empty = global sync (may take up to an hour).
+        discord_channel_ids: Comma-separated channel ids where any message with a clip starts
+            a project (elsewhere the bot must be mentioned).
+        discord_message_content: The privileged message content intent is enabled for the
+            bot; when false, slash commands carry all requests.
+        discord_api_url / discord_gateway_url: Point discord.py at a proxy or a test server
+            (``<url>/api/v10`` and a ``ws(s)://`` gateway).
+        discord_edit_interval_s: Minimum time between two edits in one channel, s (Discord:
+            5 edits per 5 s per channel).
         downloads_dir: Where the terminal adapter saves delivered files.
         log_level: Python logging level name.
     """
@@ -94,6 +105,13 @@ class Settings(BaseSettings):
     telegram_album_wait_s: float = Field(1.5, ge=0)
     telegram_edit_interval_s: float = Field(3.0, ge=0)
     telegram_group_edit_interval_s: float = Field(5.0, ge=0)
+    discord_token: SecretStr | None = None
+    discord_guild_ids: str = ""
+    discord_channel_ids: str = ""
+    discord_message_content: bool = True
+    discord_api_url: str | None = None
+    discord_gateway_url: str | None = None
+    discord_edit_interval_s: float = Field(1.5, ge=0)
     downloads_dir: Path = Path("nemobot-downloads")
     log_level: str = "INFO"
 
@@ -118,7 +136,35 @@ class Settings(BaseSettings):
             raise ValueError("only sqlite:///path is supported for now")
         return value
 
-    @field_validator("telegram_api_url", "telegram_webhook_url")
+    @field_validator("discord_guild_ids", "discord_channel_ids")
+    @classmethod
+    def _id_list(cls, value: str) -> str:
+        parts = [p.strip() for p in value.replace(";", ",").split(",") if p.strip()]
+        for part in parts:
+            if not part.isdigit():
+                raise ValueError(f"must be comma-separated numeric ids, got {part[:30]!r}")
+        return ",".join(parts)
+
+    @property
+    def discord_guilds(self) -> tuple[int, ...]:
+        """``discord_guild_ids`` as integers."""
+        return tuple(int(p) for p in self.discord_guild_ids.split(",") if p)
+
+    @property
+    def discord_channels(self) -> frozenset[int]:
+        """``discord_channel_ids`` as integers."""
+        return frozenset(int(p) for p in self.discord_channel_ids.split(",") if p)
+
+    @field_validator("discord_gateway_url")
+    @classmethod
+    def _ws_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("ws://", "wss://")):
+            raise ValueError("must start with ws:// or wss://")
+        return value
+
+    @field_validator("telegram_api_url", "telegram_webhook_url", "discord_api_url")
     @classmethod
     def _optional_url(cls, value: str | None) -> str | None:
         if value in (None, ""):

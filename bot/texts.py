@@ -48,6 +48,7 @@ _EN: dict[str, str] = {
     "render_timeout": "⏱️ The render is taking much longer than usual. Try /export again later.",
     "platform_download_limit": "{name} is {size}: {platform} only lets bots download files up to {limit}. Send a link to the video instead (a direct http(s) link), or trim it and send it again.",
     "fetch_failed": "I couldn't fetch {names} from the chat. Nothing was uploaded; please send it again.",
+    "not_your_project": "Only people in this project's thread can use these buttons. Mention me with a clip to start your own.",
     "upload_how": "Send the clip as an attachment (video, image or audio) and I'll add it to the project. I accept {formats}.",
     "uploaded": "📥 Added {files}.",
     "upload_next": "Now tell me what to do, e.g. \"{example}\".",
@@ -121,6 +122,7 @@ _ZH: dict[str, str] = {
     "render_timeout": "⏱️ 渲染时间比平常长很多，请稍后再试 /export。",
     "platform_download_limit": "{name} 大小为 {size}：{platform} 只允许机器人下载 {limit} 以内的文件。请改发视频链接（http(s) 直链），或剪短后再发。",
     "fetch_failed": "无法从聊天中获取 {names}，没有上传任何内容，请重新发送。",
+    "not_your_project": "只有这个项目讨论串里的成员可以使用这些按钮。@我并附上视频即可开始你自己的项目。",
     "upload_how": "把视频（或图片、音频）作为附件发给我，我会加入项目。支持：{formats}。",
     "help": (
         "🎬 {title}：{summary}\n\n可以这样说：\n{examples}\n\n提示：\n{tips}\n\n"

@@ -1,0 +1,252 @@
+"""Discord :class:`ReplyChannel` implementations: a channel/thread/DM, and an interaction.
+
+Every message goes out with ``AllowedMentions.none()``: text echoed from users or the
+backend never pings anyone. Edits are paced per channel (:class:`adapters.pacing.EditPacer`);
+429s are discord.py's own business (it reads the rate-limit headers and waits).
+
+An interaction is answered by editing its deferred original response; more messages go
+out as follow-ups. The interaction token lives 15 minutes (design notes, platform facts):
+after that, or when Discord says the webhook token is invalid, the conversation continues
+with normal channel messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import discord
+
+from adapters.discord.converters import MESSAGE_LIMIT
+from adapters.pacing import EditPacer
+from bot.boundary import Button, ChannelError, ChannelLimits, Reply, SentRef
+
+log = logging.getLogger(__name__)
+
+DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
+"""Bot uploads without a boost (design notes: 10 MiB; DMs too)."""
+INTERACTION_TOKEN_LIFETIME_S = 15 * 60
+TOKEN_MARGIN_S = 30
+NO_MENTIONS = discord.AllowedMentions.none()
+
+ViewFactory = Callable[[tuple[Button, ...], str], discord.ui.View | None]
+
+
+def _error(action: str, exc: discord.HTTPException) -> ChannelError:
+    return ChannelError(f"{action} failed: HTTP {exc.status} (code {exc.code})")
+
+
+class DiscordChannel:
+    """Replies into a text channel, thread or DM.
+
+    Args:
+        target: The discord.py messageable (``TextChannel``, ``Thread``, ``DMChannel``).
+        pacer: The adapter's shared edit pacer.
+        view_factory: Builds the quick-action view for a reply's buttons.
+        upload_limit: Largest file in bytes (``Guild.filesize_limit``; 10 MiB in DMs).
+        lang: ``en`` or ``zh`` for button labels.
+    """
+
+    def __init__(
+        self,
+        target: Any,
+        pacer: EditPacer,
+        view_factory: ViewFactory,
+        *,
+        upload_limit: int = DEFAULT_UPLOAD_LIMIT,
+        lang: str = "en",
+    ) -> None:
+        self.target = target
+        self.pacer = pacer
+        self.view_factory = view_factory
+        self.lang = lang
+        self.limits = ChannelLimits(
+            max_message_chars=MESSAGE_LIMIT,
+            max_upload_bytes=upload_limit,
+            max_caption_chars=MESSAGE_LIMIT,
+            can_edit=True,
+        )
+
+    def _view_kwargs(self, reply: Reply) -> dict[str, Any]:
+        view = self.view_factory(reply.buttons, self.lang)
+        return {"view": view} if view is not None else {}
+
+    async def send(self, reply: Reply) -> SentRef:
+        try:
+            message = await self.target.send(
+                reply.text[:MESSAGE_LIMIT], allowed_mentions=NO_MENTIONS, **self._view_kwargs(reply)
+            )
+        except discord.HTTPException as exc:
+            raise _error("send", exc) from None
+        return SentRef(str(message.id))
+
+    async def edit(self, ref: SentRef, reply: Reply) -> None:
+        partial = self.target.get_partial_message(int(ref.id))
+        kwargs = self._view_kwargs(reply) or {"view": None}
+
+        async def do_edit() -> None:
+            try:
+                await partial.edit(content=reply.text[:MESSAGE_LIMIT], allowed_mentions=NO_MENTIONS, **kwargs)
+            except discord.HTTPException as exc:
+                raise _error("edit", exc) from None
+
+        await self.pacer.edit(self.target.id, int(ref.id), do_edit, final=reply.final)
+
+    async def send_file(
+        self,
+        path: Path,
+        *,
+        name: str,
+        size: int,
+        caption: str = "",
+        duration_s: float | None = None,
+        width: int | None = None,
+        height: int | None = None,
+    ) -> SentRef:
+        try:
+            message = await self.target.send(
+                caption[:MESSAGE_LIMIT] or None, file=discord.File(path, filename=name), allowed_mentions=NO_MENTIONS
+            )
+        except discord.HTTPException as exc:
+            raise _error("file upload", exc) from None
+        return SentRef(str(message.id))
+
+
+class InteractionChannel:
+    """Replies to a (deferred) application command interaction.
+
+    Refs: ``orig`` is the original response, ``f:<id>`` a follow-up, ``c:<id>`` a channel
+    message used once the interaction token has expired.
+
+    Args:
+        interaction: The interaction, already deferred.
+        fallback: Where to continue when the interaction token is gone.
+        pacer: The adapter's shared edit pacer.
+        view_factory: Builds the quick-action view.
+        lang: ``en`` or ``zh``.
+        clock: Wall clock in seconds (tests move it forward).
+    """
+
+    def __init__(
+        self,
+        interaction: discord.Interaction,
+        fallback: DiscordChannel,
+        pacer: EditPacer,
+        view_factory: ViewFactory,
+        *,
+        lang: str = "en",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.interaction = interaction
+        self.fallback = fallback
+        self.pacer = pacer
+        self.view_factory = view_factory
+        self.lang = lang
+        self.clock = clock
+        self._original_used = False
+        self._expired = False
+        self._moved: dict[str, SentRef] = {}
+        limit = getattr(interaction, "filesize_limit", None) or fallback.limits.max_upload_bytes
+        self.limits = ChannelLimits(
+            max_message_chars=MESSAGE_LIMIT, max_upload_bytes=limit, max_caption_chars=MESSAGE_LIMIT, can_edit=True
+        )
+
+    @property
+    def token_alive(self) -> bool:
+        """False once the 15-minute interaction token is (nearly) over or was refused."""
+        age = self.clock() - self.interaction.created_at.timestamp()
+        return not self._expired and age < INTERACTION_TOKEN_LIFETIME_S - TOKEN_MARGIN_S
+
+    def _expire(self, exc: discord.HTTPException | None = None) -> None:
+        if not self._expired:
+            log.info("interaction %s token expired%s; continuing in the channel", self.interaction.id,
+                     f" (HTTP {exc.status})" if exc else "")
+        self._expired = True
+
+    def _kwargs(self, reply: Reply) -> dict[str, Any]:
+        view = self.view_factory(reply.buttons, self.lang)
+        return {"view": view} if view is not None else {}
+
+    async def send(self, reply: Reply) -> SentRef:
+        if self.token_alive:
+            try:
+                if not self._original_used:
+                    self._original_used = True
+                    await self.interaction.edit_original_response(
+                        content=reply.text[:MESSAGE_LIMIT], allowed_mentions=NO_MENTIONS, **self._kwargs(reply)
+                    )
+                    return SentRef("orig")
+                message = await self.interaction.followup.send(
+                    reply.text[:MESSAGE_LIMIT], wait=True, allowed_mentions=NO_MENTIONS, **self._kwargs(reply)
+                )
+                return SentRef(f"f:{message.id}")
+            except discord.HTTPException as exc:
+                if exc.status not in (401, 404):
+                    raise _error("interaction reply", exc) from None
+                self._expire(exc)
+        else:
+            self._expire()
+        ref = await self.fallback.send(reply)
+        return SentRef(f"c:{ref.id}")
+
+    async def edit(self, ref: SentRef, reply: Reply) -> None:
+        if ref.id in self._moved:
+            await self.fallback.edit(self._moved[ref.id], reply)
+            return
+        if ref.id.startswith("c:"):
+            await self.fallback.edit(SentRef(ref.id[2:]), reply)
+            return
+        if not self.token_alive:
+            self._expire()
+            moved = await self.fallback.send(reply)
+            self._moved[ref.id] = moved
+            return
+        kwargs = self._kwargs(reply) or {"view": None}
+
+        async def do_edit() -> None:
+            try:
+                if ref.id == "orig":
+                    await self.interaction.edit_original_response(
+                        content=reply.text[:MESSAGE_LIMIT], allowed_mentions=NO_MENTIONS, **kwargs
+                    )
+                else:
+                    await self.interaction.followup.edit_message(
+                        int(ref.id[2:]), content=reply.text[:MESSAGE_LIMIT], allowed_mentions=NO_MENTIONS, **kwargs
+                    )
+            except discord.HTTPException as exc:
+                if exc.status not in (401, 404):
+                    raise _error("interaction edit", exc) from None
+                self._expire(exc)
+                self._moved[ref.id] = await self.fallback.send(reply)
+
+        await self.pacer.edit(self.fallback.target.id, ref.id, do_edit, final=reply.final)
+
+    async def send_file(
+        self,
+        path: Path,
+        *,
+        name: str,
+        size: int,
+        caption: str = "",
+        duration_s: float | None = None,
+        width: int | None = None,
+        height: int | None = None,
+    ) -> SentRef:
+        if self.token_alive:
+            try:
+                message = await self.interaction.followup.send(
+                    caption[:MESSAGE_LIMIT] or discord.utils.MISSING,
+                    file=discord.File(path, filename=name),
+                    wait=True,
+                    allowed_mentions=NO_MENTIONS,
+                )
+                return SentRef(f"f:{message.id}")
+            except discord.HTTPException as exc:
+                if exc.status not in (401, 404):
+                    raise _error("interaction file upload", exc) from None
+                self._expire(exc)
+        ref = await self.fallback.send_file(path, name=name, size=size, caption=caption)
+        return SentRef(f"c:{ref.id}")

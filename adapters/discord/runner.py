@@ -1,0 +1,376 @@
+"""The Discord adapter: a discord.py ``Client`` with an ``app_commands.CommandTree``.
+
+Thin: converts messages and interactions with :mod:`adapters.discord.converters`, answers
+through :mod:`adapters.discord.channel`, and owns only what is Discord's: threads per
+project, slash commands and their localizations, the persistent buttons and who may press
+them, deferring interactions within 3 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import aiohttp
+import discord
+import yarl
+from discord import app_commands
+from discord.app_commands import locale_str
+
+from adapters.discord.channel import DEFAULT_UPLOAD_LIMIT, DiscordChannel, InteractionChannel
+from adapters.discord.converters import (
+    BUTTON_EMOJI,
+    BUTTON_LABELS,
+    PLATFORM,
+    command_of_custom_id,
+    custom_id,
+    interaction_to_incoming,
+    locale_of,
+    mentions_bot,
+    message_to_incoming,
+    thread_name,
+)
+from adapters.pacing import EditPacer
+from bot.boundary import Button
+from bot.profiles import PROFILES
+from bot.texts import lang_of, t
+
+log = logging.getLogger(__name__)
+
+DOWNLOAD_CHUNK = 256 * 1024
+THREAD_ARCHIVE_MIN = 1440
+
+ZH: dict[str, str] = {
+    "Ask the video editor for a change": "让视频编辑器做修改",
+    "What to change, e.g. add a ranked leaderboard overlay": "要做什么修改，例如：添加排行榜叠加层",
+    "A clip to add to the project first": "先加入项目的视频",
+    "Render the project and post the MP4": "渲染项目并发送 MP4",
+    "Show the timeline and uploaded clips": "查看时间线和已上传素材",
+    "Show your NemoVideo credits": "查看 NemoVideo 积分",
+    "Start a new project in this conversation": "在此对话中开始新项目",
+    "Switch the skill profile": "切换技能",
+    "The skill profile": "技能",
+    "Link to the project in the web editor": "网页编辑器中的项目链接",
+    "What to say, and tips": "用法和提示",
+}
+
+
+class ZhTranslator(app_commands.Translator):
+    """Chinese descriptions for the slash commands (``zh-CN`` and ``zh-TW``)."""
+
+    async def translate(
+        self, string: locale_str, locale: discord.Locale, context: app_commands.TranslationContextTypes
+    ) -> str | None:
+        if locale in (discord.Locale.chinese, discord.Locale.taiwan_chinese):
+            return ZH.get(string.message)
+        return None
+
+
+class ControlsView(discord.ui.View):
+    """The quick-action buttons. Fixed custom ids and no timeout make it persistent: the
+    view registered at start answers presses on messages sent before a restart."""
+
+    def __init__(self, adapter: DiscordAdapter, buttons: tuple[Button, ...], lang: str = "en") -> None:
+        super().__init__(timeout=None)
+        labels = BUTTON_LABELS.get(lang, BUTTON_LABELS["en"])
+        for button in buttons:
+            item: discord.ui.Button[ControlsView] = discord.ui.Button(
+                label=labels[button],
+                emoji=BUTTON_EMOJI[button],
+                custom_id=custom_id(button),
+                style=discord.ButtonStyle.primary if button is Button.EXPORT else discord.ButtonStyle.secondary,
+            )
+            item.callback = self._make_callback(adapter, button)  # type: ignore[method-assign]
+            self.add_item(item)
+
+    @staticmethod
+    def _make_callback(adapter: DiscordAdapter, button: Button) -> Callable[[discord.Interaction], Any]:
+        async def callback(interaction: discord.Interaction) -> None:
+            await adapter.on_button(interaction, custom_id(button))
+
+        return callback
+
+
+class NemoDiscordClient(discord.Client):
+    """discord.py client that forwards to the adapter."""
+
+    def __init__(self, adapter: DiscordAdapter, intents: discord.Intents) -> None:
+        super().__init__(intents=intents, allowed_mentions=discord.AllowedMentions.none())
+        self.adapter = adapter
+        self.tree = app_commands.CommandTree(self)
+        for command in build_commands(adapter):
+            self.tree.add_command(command)
+
+    async def setup_hook(self) -> None:
+        await self.tree.set_translator(ZhTranslator())
+        self.add_view(ControlsView(self.adapter, tuple(Button)))
+        await self.adapter.sync_commands()
+
+    async def on_message(self, message: discord.Message) -> None:
+        await self.adapter.on_message(message)
+
+
+def build_commands(adapter: DiscordAdapter) -> list[app_commands.Command[Any, Any, Any]]:
+    """The slash commands: ``/edit /export /status /credits /new /skill /link /help``."""
+
+    @app_commands.command(name="edit", description=locale_str("Ask the video editor for a change"))
+    @app_commands.describe(
+        prompt=locale_str("What to change, e.g. add a ranked leaderboard overlay"),
+        clip=locale_str("A clip to add to the project first"),
+    )
+    async def edit(interaction: discord.Interaction, prompt: str, clip: discord.Attachment | None = None) -> None:
+        await adapter.on_slash(interaction, prompt, [clip] if clip else [])
+
+    @app_commands.command(name="skill", description=locale_str("Switch the skill profile"))
+    @app_commands.describe(name=locale_str("The skill profile"))
+    @app_commands.choices(name=[app_commands.Choice(name=p, value=p) for p in PROFILES])
+    async def skill(interaction: discord.Interaction, name: app_commands.Choice[str]) -> None:
+        await adapter.on_slash(interaction, f"/skill {name.value}")
+
+    def simple(name: str, description: str) -> app_commands.Command[Any, Any, Any]:
+        async def callback(interaction: discord.Interaction) -> None:
+            await adapter.on_slash(interaction, f"/{name}")
+
+        return app_commands.Command(name=name, description=locale_str(description), callback=callback)
+
+    return [
+        edit,
+        simple("export", "Render the project and post the MP4"),
+        simple("status", "Show the timeline and uploaded clips"),
+        simple("credits", "Show your NemoVideo credits"),
+        simple("new", "Start a new project in this conversation"),
+        skill,
+        simple("link", "Link to the project in the web editor"),
+        simple("help", "What to say, and tips"),
+    ]
+
+
+def apply_endpoints(settings: Any) -> None:
+    """Point discord.py at ``DISCORD_API_URL`` / ``DISCORD_GATEWAY_URL`` when set."""
+    if settings.discord_api_url:
+        discord.http.Route.BASE = f"{settings.discord_api_url}/api/v10"
+    if settings.discord_gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+
+
+class DiscordAdapter:
+    """One bot account on Discord feeding the conversation engine.
+
+    Args:
+        engine: The :class:`bot.engine.ConversationEngine`.
+        settings: The :class:`bot.settings.Settings` (``DISCORD_*``).
+    """
+
+    def __init__(self, engine: Any, settings: Any) -> None:
+        if settings.discord_token is None:
+            raise ValueError("DISCORD_TOKEN is not set")
+        self.engine = engine
+        self.settings = settings
+        apply_endpoints(settings)
+        intents = discord.Intents.default()
+        intents.message_content = bool(settings.discord_message_content)
+        self.client = NemoDiscordClient(self, intents)
+        self.pacer = EditPacer(lambda channel_id: settings.discord_edit_interval_s)
+        self._http: aiohttp.ClientSession | None = None
+        self._runner: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self, *, ready_timeout_s: float = 60.0) -> None:
+        """Log in, connect to the gateway and wait until the client is ready."""
+        await self.client.login(self.settings.discord_token.get_secret_value())
+        self._runner = asyncio.create_task(self.client.connect(reconnect=True), name="discord-gateway")
+        ready = asyncio.create_task(self.client.wait_until_ready())
+        done, _ = await asyncio.wait({ready, self._runner}, timeout=ready_timeout_s, return_when=asyncio.FIRST_COMPLETED)
+        if ready not in done:
+            ready.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ready
+            if self._runner in done:
+                self._runner.result()  # raises the connection error
+            raise TimeoutError("Discord gateway not ready in time")
+        log.info("Discord connected as %s", self.client.user)
+
+    async def stop(self) -> None:
+        """Close the gateway and HTTP sessions. Idempotent."""
+        if not self.client.is_closed():
+            await self.client.close()
+        if self._runner is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._runner
+            self._runner = None
+        await self.pacer.close()
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    async def run_forever(self) -> None:
+        """Start, wait until cancelled or disconnected for good, stop."""
+        await self.start()
+        try:
+            assert self._runner is not None
+            await self._runner
+        finally:
+            await self.stop()
+
+    async def sync_commands(self) -> None:
+        """Sync the slash commands to ``DISCORD_GUILD_IDS`` (instant) or globally."""
+        tree = self.client.tree
+        try:
+            guilds = self.settings.discord_guilds
+            if guilds:
+                for gid in guilds:
+                    guild = discord.Object(id=gid)
+                    tree.copy_global_to(guild=guild)
+                    await tree.sync(guild=guild)
+                log.info("slash commands synced to %d guild(s)", len(guilds))
+            else:
+                await tree.sync()
+                log.info("slash commands synced globally")
+        except discord.HTTPException as exc:
+            log.warning("slash command sync failed: HTTP %s", exc.status)
+
+    # ------------------------------------------------------------------ messages
+
+    def _view(self, buttons: tuple[Button, ...], lang: str) -> discord.ui.View | None:
+        return ControlsView(self, buttons, lang) if buttons else None
+
+    def _channel_for(self, target: Any, lang: str) -> DiscordChannel:
+        guild = getattr(target, "guild", None)
+        limit = guild.filesize_limit if guild is not None else DEFAULT_UPLOAD_LIMIT
+        return DiscordChannel(target, self.pacer, self._view, upload_limit=limit, lang=lang)
+
+    async def on_message(self, message: discord.Message) -> None:
+        """Route a message: DMs, the bot's threads, and mentions / listed channels start projects."""
+        me = self.client.user
+        if me is None or message.author.bot or message.author.id == me.id:
+            return
+        source = message.channel
+        if isinstance(source, discord.DMChannel):
+            target: Any = source
+        elif isinstance(source, discord.Thread):
+            if source.owner_id != me.id:
+                return
+            target = source
+        else:
+            addressed = mentions_bot(message, me.id)
+            if not addressed and source.id not in self.settings.discord_channels:
+                return
+            if message.attachments:
+                try:
+                    target = await message.create_thread(name=thread_name(message), auto_archive_duration=THREAD_ARCHIVE_MIN)
+                    with contextlib.suppress(discord.HTTPException):
+                        await target.add_user(message.author)
+                except discord.HTTPException as exc:
+                    log.warning("could not create a thread in %s: HTTP %s", source.id, exc.status)
+                    target = source
+            elif addressed:
+                target = source
+            else:
+                return
+        guild = message.guild
+        lang = lang_of(locale_of(guild.preferred_locale) if guild else None)
+        channel = self._channel_for(target, lang)
+        incoming = message_to_incoming(message, bot_id=me.id, opener=self._opener, channel=target)
+        async with self._typing(target):
+            await self.engine.handle(incoming, channel)
+
+    @contextlib.asynccontextmanager
+    async def _typing(self, target: Any) -> AsyncIterator[None]:
+        try:
+            typing = target.typing()
+            await typing.__aenter__()
+        except discord.HTTPException:
+            typing = None
+        try:
+            yield
+        finally:
+            if typing is not None:
+                with contextlib.suppress(Exception):
+                    await typing.__aexit__(None, None, None)
+
+    # ------------------------------------------------------------------ interactions
+
+    async def on_slash(self, interaction: discord.Interaction, text: str, attachments: list[discord.Attachment] | None = None) -> None:
+        """A slash command: defer within 3 s, then let the engine answer through the interaction."""
+        await interaction.response.defer(thinking=True)
+        await self._handle_interaction(interaction, text, attachments or [])
+
+    async def on_button(self, interaction: discord.Interaction, button_id: str) -> None:
+        """A quick-action button: only people in the conversation may press it."""
+        command = command_of_custom_id(button_id)
+        lang = lang_of(locale_of(interaction.locale))
+        if command is None:
+            return
+        if not await self.may_press(interaction):
+            await interaction.response.send_message(t("not_your_project", lang), ephemeral=True)
+            return
+        await interaction.response.defer(thinking=True)
+        await self._handle_interaction(interaction, command, [])
+
+    async def may_press(self, interaction: discord.Interaction) -> bool:
+        """DMs: the DM's user. The bot's threads: members of the thread. Channels: anyone there."""
+        channel = interaction.channel
+        if isinstance(channel, discord.Thread):
+            if channel.owner_id != interaction.client.user.id:  # type: ignore[union-attr]
+                return True
+            try:
+                await channel.fetch_member(interaction.user.id)
+            except discord.NotFound:
+                return False
+            except discord.HTTPException:
+                return True  # do not lock people out because of a Discord hiccup
+            return True
+        return True
+
+    async def _handle_interaction(
+        self, interaction: discord.Interaction, text: str, attachments: list[discord.Attachment]
+    ) -> None:
+        lang = lang_of(locale_of(interaction.locale))
+        target = interaction.channel
+        if target is None:
+            return
+        fallback = self._channel_for(target, lang)
+        channel = InteractionChannel(interaction, fallback, self.pacer, self._view, lang=lang)
+        incoming = interaction_to_incoming(interaction, text, attachments=attachments, opener=self._opener)
+        await self.engine.handle(incoming, channel)
+
+    # ------------------------------------------------------------------ bytes
+
+    def _session(self) -> aiohttp.ClientSession:
+        if self._http is None or self._http.closed:
+            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_read=120))
+        return self._http
+
+    def _opener(self, url: str) -> Callable[[], AsyncIterator[bytes]]:
+        """Streams an attachment from Discord's CDN (the fallback when the URL upload fails)."""
+        from bot.boundary import ChannelError
+
+        async def stream() -> AsyncIterator[bytes]:
+            try:
+                async with self._session().get(url) as resp:
+                    if resp.status != 200:
+                        raise ChannelError(f"attachment download answered HTTP {resp.status}")
+                    async for chunk in resp.content.iter_chunked(DOWNLOAD_CHUNK):
+                        yield chunk
+            except aiohttp.ClientError as exc:
+                raise ChannelError(f"attachment download failed: {type(exc).__name__}") from None
+
+        return stream
+
+
+class DiscordAdapterFactory:
+    """The ``discord`` entry point of the ``nemobot.adapters`` group."""
+
+    name = PLATFORM
+
+    def enabled(self, settings: Any) -> bool:
+        """Started by ``nemobot run`` when ``DISCORD_TOKEN`` is set."""
+        return settings.discord_token is not None
+
+    async def run(self, runtime: Any) -> None:
+        """Run the bot until cancelled."""
+        await DiscordAdapter(runtime.engine, runtime.settings).run_forever()

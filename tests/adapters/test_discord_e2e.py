@@ -1,0 +1,205 @@
+"""End to end through the real discord.py ``Client``, the fake Discord and the emulator, on the
+real fixtures."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+import av
+import discord
+import pytest
+
+from adapters.discord import DiscordAdapter
+from bot.app import open_runtime
+from tests.conftest import BIKES, BUNNY, fast_settings
+from tests.fakes.discord_api import FakeDiscord
+
+GUILD, CHANNEL, OTHER_CHANNEL = 700000000000000001, 700000000000000011, 700000000000000012
+LEADERBOARD = "add a ranked leaderboard overlay showing the top performers"
+TOKEN = "MTIz.fake-discord.token-for-tests"
+
+
+@pytest.fixture
+async def dc(tmp_path):
+    base, gateway = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    async with FakeDiscord(files_dir=tmp_path / "dc-files") as fake:
+        fake.add_guild(GUILD, channels=[CHANNEL, OTHER_CHANNEL])
+        yield fake
+    discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = base, gateway
+
+
+def dc_settings(emulator, dc, tmp_path, **overrides):
+    values = {
+        "discord_token": TOKEN,
+        "discord_api_url": dc.url,
+        "discord_gateway_url": dc.ws_url,
+        "discord_guild_ids": str(GUILD),
+        "discord_edit_interval_s": 0.05,
+    }
+    values.update(overrides)
+    return fast_settings(emulator.url, tmp_path, **values)
+
+
+@contextlib.asynccontextmanager
+async def running_bot(emulator, dc, tmp_path, runtime=None, **overrides):
+    settings = dc_settings(emulator, dc, tmp_path, **overrides)
+    async with contextlib.AsyncExitStack() as stack:
+        if runtime is None:
+            runtime = await stack.enter_async_context(open_runtime(settings, platform="discord"))
+        adapter = DiscordAdapter(runtime.engine, settings)
+        await adapter.start(ready_timeout_s=20)
+        stack.push_async_callback(adapter.stop)
+        yield adapter, runtime
+
+
+def contents(dc, channel_id):
+    return [m.get("content") or "" for m in dc.bot_messages(channel_id)]
+
+
+async def wait_content(dc, channel_id, needle, timeout=60.0):
+    await dc.wait_until(lambda: any(needle in c for c in contents(dc, channel_id)), timeout=timeout)
+
+
+def video_info(path):
+    with av.open(str(path)) as c:
+        v = c.streams.video[0]
+        return v.codec_context.name, v.codec_context.width, v.codec_context.height, c.duration / 1e6
+
+
+def interaction_texts(dc, interaction_id):
+    out = []
+    for r in dc.interaction_responses.get(interaction_id, []):
+        body = r.get("json") or {}
+        data = body.get("data", body) if isinstance(body, dict) else {}
+        if isinstance(data, dict) and data.get("content"):
+            out.append(data["content"])
+    return out
+
+
+async def start_thread_project(dc, clip=BUNNY, text="let's make a video"):
+    att = dc.add_attachment(clip, filename=clip.name)
+    await dc.message_create(CHANNEL, text, attachments=[att], mentions_bot=True)
+    await dc.wait_until(lambda: len(dc.threads) == 1, timeout=20)
+    thread_id = int(dc.threads[0]["id"])
+    await wait_content(dc, thread_id, f"Added {clip.name}")
+    return thread_id
+
+
+async def test_thread_flow_mention_clip_edit_export(emulator, dc, tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
+    async with running_bot(emulator, dc, tmp_path) as (adapter, runtime):
+        first_call = len(dc.calls)
+        thread_id = await start_thread_project(dc)
+        await dc.message_create(thread_id, LEADERBOARD)
+        await wait_content(dc, thread_id, "✅ Done in")
+        await dc.wait_until(lambda: any(m.get("components") for m in dc.bot_messages(thread_id)), timeout=30)
+        interaction = await dc.interaction_create(name="export", channel_id=thread_id)
+        iid = int(interaction["id"])
+        await dc.wait_until(lambda: any(u.filename.endswith(".mp4") for u in dc.uploaded), timeout=90)
+        flow = [(c.method, c.path) for c in dc.calls[first_call:]]
+
+    thread = dc.threads[0]
+    assert int(thread["parent_id"]) == CHANNEL and thread["name"].startswith("🎬 ")
+    callbacks = [r for r in dc.interaction_responses[iid] if r.get("kind") == "callback"]
+    assert callbacks and callbacks[0]["json"]["type"] == 5  # deferred first
+    texts = interaction_texts(dc, iid)
+    assert any(t.startswith("🎞️ Rendering") for t in texts) and any(t.startswith("✅ Rendered in") for t in texts)
+    [video] = [u for u in dc.uploaded if u.filename.endswith(".mp4")]
+    assert video_info(video.path)[:3] == ("h264", 1920, 1080)
+    assert abs(video_info(video.path)[3] - 5.3) < 0.3
+    # the conversation is the thread; mentions are never pinged
+    conv = await runtime.store.get_conversation(f"discord:{GUILD}/{CHANNEL}/{thread_id}")
+    assert conv and conv.session_id
+    assert all(m.get("allowed_mentions") == {"parse": []} for m in dc.bot_messages(thread_id))
+    # buttons have the fixed custom ids
+    answer = next(m for m in dc.bot_messages(thread_id) if m.get("components"))
+    ids = [c["custom_id"] for row in answer["components"] for c in row["components"]]
+    assert ids == ["nemobot:export", "nemobot:status", "nemobot:credits", "nemobot:new"]
+    assert ("POST", f"/api/v10/channels/{CHANNEL}/messages/{thread['message_id']}/threads") in flow or any(
+        p.endswith("/threads") for _, p in flow
+    )
+    assert TOKEN not in caplog.text
+    print("thread flow REST calls:", flow)
+
+
+async def test_export_over_the_upload_limit_posts_a_link(emulator, dc, tmp_path):
+    async with running_bot(emulator, dc, tmp_path):
+        thread_id = await start_thread_project(dc, BIKES)
+        await dc.message_create(thread_id, "add background music")
+        await wait_content(dc, thread_id, "✅ Done in")
+        interaction = await dc.interaction_create(name="export", channel_id=thread_id, attachment_size_limit=100_000)
+        iid = int(interaction["id"])
+        await dc.wait_until(lambda: any("too large to send here" in t for t in interaction_texts(dc, iid)), timeout=90)
+    assert not [u for u in dc.uploaded if u.filename.endswith(".mp4")]
+    text = next(t for t in interaction_texts(dc, iid) if "too large" in t)
+    assert f"{emulator.url}/renders/" in text and "workspace/claim?ct=" in text
+
+
+async def test_edit_command_with_an_attachment_option(emulator, dc, tmp_path):
+    async with running_bot(emulator, dc, tmp_path) as (adapter, runtime):
+        att = dc.add_attachment(BIKES, filename="bikes.mp4")
+        interaction = await dc.interaction_create(
+            name="edit",
+            channel_id=OTHER_CHANNEL,
+            options=[
+                {"name": "prompt", "type": 3, "value": "add background music"},
+                {"name": "clip", "type": 11, "value": str(att["id"])},
+            ],
+            resolved_attachments=[att],
+        )
+        iid = int(interaction["id"])
+        await dc.wait_until(lambda: any("✅ Done in" in t for t in interaction_texts(dc, iid)), timeout=60)
+        await dc.wait_until(lambda: len(interaction_texts(dc, iid)) >= 3, timeout=30)
+    texts = interaction_texts(dc, iid)
+    assert any("Added bikes.mp4 (10.0 s, 640x272)" in t for t in texts)
+    uploads = emulator.state.uploads
+    assert [(u.source, u.url) for u in uploads] == [("url", att["url"])]  # the CDN URL, no bytes through the bot
+
+
+async def test_button_press_after_a_restart(emulator, dc, tmp_path):
+    settings = dc_settings(emulator, dc, tmp_path)
+    async with open_runtime(settings, platform="discord") as runtime:
+        async with running_bot(emulator, dc, tmp_path, runtime=runtime):
+            thread_id = await start_thread_project(dc, BIKES, text="add background music")
+            await dc.wait_until(lambda: any(m.get("components") for m in dc.bot_messages(thread_id)), timeout=60)
+            answer = next(m for m in dc.bot_messages(thread_id) if m.get("components"))
+        # a new client: the view registered at start handles the old message's buttons
+        async with running_bot(emulator, dc, tmp_path, runtime=runtime):
+            press = await dc.button_press(custom_id="nemobot:status", message_id=int(answer["id"]), channel_id=thread_id)
+            pid = int(press["id"])
+            await dc.wait_until(lambda: any("📋 Timeline" in t for t in interaction_texts(dc, pid)), timeout=30)
+            stranger = dc.add_user(555000000000000555, "stranger")
+            other = await dc.button_press(
+                custom_id="nemobot:new", message_id=int(answer["id"]), channel_id=thread_id, user=stranger
+            )
+            oid = int(other["id"])
+            await dc.wait_until(lambda: bool(dc.interaction_responses.get(oid)), timeout=10)
+    refusal = dc.interaction_responses[oid][0]["json"]
+    assert refusal["type"] == 4 and refusal["data"]["flags"] & 64  # ephemeral
+    assert "Only people in this project's thread" in refusal["data"]["content"]
+
+
+async def test_direct_message(emulator, dc, tmp_path):
+    async with running_bot(emulator, dc, tmp_path):
+        msg = await dc.dm_message(600000000000000006, "credits")
+        dm_channel = int(msg["channel_id"])
+        await wait_content(dc, dm_channel, "💳 Credits: 100 available")
+
+
+async def test_commands_synced_with_chinese_descriptions_and_intents(emulator, dc, tmp_path):
+    async with running_bot(emulator, dc, tmp_path, discord_message_content=False):
+        pass
+    commands = {c["name"]: c for c in dc.synced_commands[GUILD]}
+    assert set(commands) == {"edit", "export", "status", "credits", "new", "skill", "link", "help"}
+    assert commands["export"]["description_localizations"]["zh-CN"] == "渲染并发送 MP4"
+    choices = [c["value"] for c in commands["skill"]["options"][0]["choices"]]
+    assert choices == ["video-leaderboard", "video-leaderboard-ai", "ai-video-editor-gaming", "what-is-video-clip-example", "game-music"]
+    assert not dc.identify["intents"] & (1 << 15)  # message content intent off as configured
+
+
+async def test_slash_commands_work_without_message_content(emulator, dc, tmp_path):
+    async with running_bot(emulator, dc, tmp_path, discord_message_content=False):
+        interaction = await dc.interaction_create(name="credits", channel_id=OTHER_CHANNEL)
+        iid = int(interaction["id"])
+        await dc.wait_until(lambda: any("💳 Credits" in t for t in interaction_texts(dc, iid)), timeout=20)
