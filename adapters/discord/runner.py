@@ -97,8 +97,10 @@ class ControlsView(discord.ui.View):
 class NemoDiscordClient(discord.Client):
     """discord.py client that forwards to the adapter."""
 
-    def __init__(self, adapter: DiscordAdapter, intents: discord.Intents) -> None:
-        super().__init__(intents=intents, allowed_mentions=discord.AllowedMentions.none())
+    def __init__(self, adapter: DiscordAdapter, intents: discord.Intents, *, guild_ready_timeout: float = 2.0) -> None:
+        super().__init__(
+            intents=intents, allowed_mentions=discord.AllowedMentions.none(), guild_ready_timeout=guild_ready_timeout
+        )
         self.adapter = adapter
         self.tree = app_commands.CommandTree(self)
         for command in build_commands(adapter):
@@ -162,9 +164,11 @@ class DiscordAdapter:
     Args:
         engine: The :class:`bot.engine.ConversationEngine`.
         settings: The :class:`bot.settings.Settings` (``DISCORD_*``).
+        guild_ready_timeout: Seconds discord.py waits after the last GUILD_CREATE before
+            it is ready (its default is 2).
     """
 
-    def __init__(self, engine: Any, settings: Any) -> None:
+    def __init__(self, engine: Any, settings: Any, *, guild_ready_timeout: float = 2.0) -> None:
         if settings.discord_token is None:
             raise ValueError("DISCORD_TOKEN is not set")
         self.engine = engine
@@ -172,7 +176,7 @@ class DiscordAdapter:
         apply_endpoints(settings)
         intents = discord.Intents.default()
         intents.message_content = bool(settings.discord_message_content)
-        self.client = NemoDiscordClient(self, intents)
+        self.client = NemoDiscordClient(self, intents, guild_ready_timeout=guild_ready_timeout)
         self.pacer = EditPacer(lambda channel_id: settings.discord_edit_interval_s)
         self._http: aiohttp.ClientSession | None = None
         self._runner: asyncio.Task[None] | None = None

@@ -47,7 +47,7 @@ async def running_bot(emulator, dc, tmp_path, runtime=None, **overrides):
     async with contextlib.AsyncExitStack() as stack:
         if runtime is None:
             runtime = await stack.enter_async_context(open_runtime(settings, platform="discord"))
-        adapter = DiscordAdapter(runtime.engine, settings)
+        adapter = DiscordAdapter(runtime.engine, settings, guild_ready_timeout=0.05)
         await adapter.start(ready_timeout_s=20)
         stack.push_async_callback(adapter.stop)
         yield adapter, runtime
@@ -68,16 +68,16 @@ def video_info(path):
 
 
 def interaction_texts(dc, interaction_id):
+    """Every text the bot wrote through an interaction: callbacks, follow-ups and edits."""
     out = []
     for r in dc.interaction_responses.get(interaction_id, []):
-        body = r.get("json") or {}
-        data = body.get("data", body) if isinstance(body, dict) else {}
+        data = r.get("data") or {}
         if isinstance(data, dict) and data.get("content"):
             out.append(data["content"])
     return out
 
 
-async def start_thread_project(dc, clip=BUNNY, text="let's make a video"):
+async def start_thread_project(dc, clip=BUNNY, text=""):
     att = dc.add_attachment(clip, filename=clip.name)
     await dc.message_create(CHANNEL, text, attachments=[att], mentions_bot=True)
     await dc.wait_until(lambda: len(dc.threads) == 1, timeout=20)
@@ -98,18 +98,18 @@ async def test_thread_flow_mention_clip_edit_export(emulator, dc, tmp_path, capl
         iid = int(interaction["id"])
         await dc.wait_until(lambda: any(u.filename.endswith(".mp4") for u in dc.uploaded), timeout=90)
         flow = [(c.method, c.path) for c in dc.calls[first_call:]]
+        conv = await runtime.store.get_conversation(f"discord:{GUILD}/{CHANNEL}/{thread_id}")
 
     thread = dc.threads[0]
     assert int(thread["parent_id"]) == CHANNEL and thread["name"].startswith("🎬 ")
     callbacks = [r for r in dc.interaction_responses[iid] if r.get("kind") == "callback"]
-    assert callbacks and callbacks[0]["json"]["type"] == 5  # deferred first
+    assert callbacks and callbacks[0]["type"] == 5  # deferred first
     texts = interaction_texts(dc, iid)
     assert any(t.startswith("🎞️ Rendering") for t in texts) and any(t.startswith("✅ Rendered in") for t in texts)
     [video] = [u for u in dc.uploaded if u.filename.endswith(".mp4")]
     assert video_info(video.path)[:3] == ("h264", 1920, 1080)
     assert abs(video_info(video.path)[3] - 5.3) < 0.3
     # the conversation is the thread; mentions are never pinged
-    conv = await runtime.store.get_conversation(f"discord:{GUILD}/{CHANNEL}/{thread_id}")
     assert conv and conv.session_id
     assert all(m.get("allowed_mentions") == {"parse": []} for m in dc.bot_messages(thread_id))
     # buttons have the fixed custom ids
@@ -175,7 +175,7 @@ async def test_button_press_after_a_restart(emulator, dc, tmp_path):
             )
             oid = int(other["id"])
             await dc.wait_until(lambda: bool(dc.interaction_responses.get(oid)), timeout=10)
-    refusal = dc.interaction_responses[oid][0]["json"]
+    refusal = dc.interaction_responses[oid][0]
     assert refusal["type"] == 4 and refusal["data"]["flags"] & 64  # ephemeral
     assert "Only people in this project's thread" in refusal["data"]["content"]
 
@@ -192,7 +192,7 @@ async def test_commands_synced_with_chinese_descriptions_and_intents(emulator, d
         pass
     commands = {c["name"]: c for c in dc.synced_commands[GUILD]}
     assert set(commands) == {"edit", "export", "status", "credits", "new", "skill", "link", "help"}
-    assert commands["export"]["description_localizations"]["zh-CN"] == "渲染并发送 MP4"
+    assert commands["export"]["description_localizations"]["zh-CN"] == "渲染项目并发送 MP4"
     choices = [c["value"] for c in commands["skill"]["options"][0]["choices"]]
     assert choices == ["video-leaderboard", "video-leaderboard-ai", "ai-video-editor-gaming", "what-is-video-clip-example", "game-music"]
     assert not dc.identify["intents"] & (1 << 15)  # message content intent off as configured
