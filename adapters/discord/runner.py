@@ -40,6 +40,10 @@ from bot.texts import lang_of, t
 
 log = logging.getLogger(__name__)
 
+# nemobot never joins voice channels: skip discord.py's "voice will NOT be supported" warnings.
+discord.VoiceClient.warn_nacl = False
+discord.VoiceClient.warn_dave = False
+
 DOWNLOAD_CHUNK = 256 * 1024
 THREAD_ARCHIVE_MIN = 1440
 

@@ -203,3 +203,60 @@ async def test_slash_commands_work_without_message_content(emulator, dc, tmp_pat
         interaction = await dc.interaction_create(name="credits", channel_id=OTHER_CHANNEL)
         iid = int(interaction["id"])
         await dc.wait_until(lambda: any("💳 Credits" in t for t in interaction_texts(dc, iid)), timeout=20)
+
+
+async def test_run_outliving_the_interaction_token_continues_in_the_channel(emulator, dc, tmp_path):
+    async with running_bot(emulator, dc, tmp_path):
+        thread_id = await start_thread_project(dc, BUNNY)
+        emulator.config.step_delay_s = 0.3
+        interaction = await dc.interaction_create(
+            name="edit", channel_id=thread_id, options=[{"name": "prompt", "type": 3, "value": LEADERBOARD}]
+        )
+        iid = int(interaction["id"])
+        await dc.wait_until(lambda: any(t.startswith("🎬") for t in interaction_texts(dc, iid)), timeout=20)
+        dc.expire_interaction_tokens(iid)  # 15 minutes have passed, as far as Discord is concerned
+        await wait_content(dc, thread_id, "✅ Done in", timeout=60)
+        await dc.wait_until(lambda: any(m.get("components") for m in dc.bot_messages(thread_id)[1:]), timeout=30)
+    answer = [m for m in dc.bot_messages(thread_id) if m.get("components")][-1]
+    assert "leaderboard" in answer["content"].lower()
+    assert not any("Done in" in t for t in interaction_texts(dc, iid))
+
+
+async def test_nemobot_run_starts_discord_and_telegram_together(emulator, dc, tmp_path):
+    import asyncio
+    import os
+    import signal
+    import sys
+
+    from tests.fakes.telegram_api import FakeTelegram
+
+    async with FakeTelegram(files_dir=tmp_path / "tg") as tg:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("NEMO_", "TELEGRAM_", "DISCORD_"))}
+        env.update(
+            NEMO_API_URL=emulator.url, DATABASE_URL=f"sqlite:///{tmp_path / 'run.db'}", LOG_LEVEL="DEBUG",
+            TELEGRAM_TOKEN=tg.token, TELEGRAM_API_URL=tg.url,
+            DISCORD_TOKEN=TOKEN, DISCORD_API_URL=dc.url, DISCORD_GATEWAY_URL=dc.ws_url, DISCORD_GUILD_IDS=str(GUILD),
+        )
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            await dc.wait_ready(timeout=30)
+            msg = await dc.dm_message(600000000000000006, "credits")
+            await wait_content(dc, int(msg["channel_id"]), "💳 Credits: 100 available", timeout=30)
+            chat = tg.private_chat(user_id=8118)
+            tg.user_text(chat, "/credits")
+            await tg.wait_until(lambda: any("💳 Credits" in (m.text or "") for m in tg.bot_messages(chat["id"])), timeout=30)
+            proc.send_signal(signal.SIGTERM)
+            _, err = await asyncio.wait_for(proc.communicate(), 30)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+    log = err.decode()
+    assert proc.returncode == 0, log[-3000:]
+    assert "has connected to Gateway" in log and "Telegram long polling started" in log, log
+    assert "Traceback" not in log and "Task was destroyed" not in log and "Unclosed" not in log
+    assert "WARNING" not in log and "ERROR" not in log
+    assert TOKEN not in log and tg.token not in log
