@@ -102,14 +102,28 @@ async def _run(settings: object) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    log = logging.getLogger("nemobot")
+    failed = False
     async with open_runtime(settings) as runtime:  # type: ignore[arg-type]
-        tasks = [asyncio.create_task(a.run(runtime), name=f"adapter-{n}") for n, a in adapters.items()]
+        tasks = {asyncio.create_task(a.run(runtime), name=f"adapter-{n}"): n for n, a in adapters.items()}
         waiter = asyncio.create_task(stop.wait())
-        await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        for task, name in tasks.items():
+            if task in done and not task.cancelled():
+                exc = task.exception()
+                failed = True
+                if exc is None:
+                    log.error("the %s adapter stopped on its own", name)
+                else:
+                    log.error("the %s adapter failed: %s: %s", name, type(exc).__name__, str(exc)[:300],
+                              exc_info=log.isEnabledFor(logging.DEBUG) and exc)
         for task in tasks:
             task.cancel()
         waiter.cancel()
         await asyncio.gather(*tasks, waiter, return_exceptions=True)
+    if failed:
+        print("nemobot: a platform adapter stopped; see the log above", file=sys.stderr)
+        return 1
     return 0
 
 

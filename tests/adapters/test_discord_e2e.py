@@ -234,6 +234,7 @@ async def test_nemobot_run_starts_discord_and_telegram_together(emulator, dc, tm
         env = {k: v for k, v in os.environ.items() if not k.startswith(("NEMO_", "TELEGRAM_", "DISCORD_"))}
         env.update(
             NEMO_API_URL=emulator.url, DATABASE_URL=f"sqlite:///{tmp_path / 'run.db'}", LOG_LEVEL="DEBUG",
+            PYTHONWARNINGS="error,ignore:'audioop' is deprecated:DeprecationWarning",
             TELEGRAM_TOKEN=tg.token, TELEGRAM_API_URL=tg.url,
             DISCORD_TOKEN=TOKEN, DISCORD_API_URL=dc.url, DISCORD_GATEWAY_URL=dc.ws_url, DISCORD_GUILD_IDS=str(GUILD),
         )

@@ -244,7 +244,8 @@ async def test_nemobot_run_starts_telegram_and_stops_on_sigterm(emulator, tg, tm
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEMO_", "TELEGRAM_", "DISCORD_"))}
     env.update(
         NEMO_API_URL=emulator.url, TELEGRAM_TOKEN=tg.token, TELEGRAM_API_URL=tg.url,
-        DATABASE_URL=f"sqlite:///{tmp_path / 'run.db'}", LOG_LEVEL="DEBUG", PYTHONWARNINGS="error",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'run.db'}", LOG_LEVEL="DEBUG",
+        PYTHONWARNINGS="error,ignore:'audioop' is deprecated:DeprecationWarning",
     )
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env=env,
@@ -252,7 +253,12 @@ async def test_nemobot_run_starts_telegram_and_stops_on_sigterm(emulator, tg, tm
     )
     try:
         chat = tg.private_chat(user_id=8008)
-        await tg.wait_until(lambda: tg.get_updates_calls > 0, timeout=30)
+        try:
+            await tg.wait_until(lambda: tg.get_updates_calls > 0, timeout=30)
+        except TimeoutError:
+            if proc.returncode is None:
+                proc.kill()
+            raise AssertionError((await proc.communicate())[1].decode()[-3000:]) from None
         tg.user_text(chat, "/credits")
         await wait_text(tg, chat["id"], "💳 Credits: 100 available", timeout=30)
         proc.send_signal(signal.SIGTERM)
