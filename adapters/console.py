@@ -23,6 +23,7 @@ from bot.boundary import (
     ChannelLimits,
     ConversationKey,
     IncomingMessage,
+    OutgoingVideo,
     Reply,
     SentRef,
 )
@@ -165,23 +166,13 @@ class ConsoleChannel:
             self._print(text)
             self._last_ref = ref.id
 
-    async def send_file(
-        self,
-        path: Path,
-        *,
-        name: str,
-        size: int,
-        caption: str = "",
-        duration_s: float | None = None,
-        width: int | None = None,
-        height: int | None = None,
-    ) -> SentRef:
+    async def send_file(self, video: OutgoingVideo, *, caption: str = "") -> SentRef:
         self.downloads_dir.mkdir(parents=True, exist_ok=True)
-        target = self.downloads_dir / name
-        await asyncio.to_thread(shutil.copyfile, path, target)
+        target = self.downloads_dir / video.name
+        await asyncio.to_thread(shutil.copyfile, video.path, target)
         self.delivered.append(target)
         self._n += 1
-        text = (caption + "\n" if caption else "") + f"📎 saved {target} ({size} bytes)"
+        text = (caption + "\n" if caption else "") + f"📎 saved {target} ({video.size} bytes)"
         self._print(text)
         self._last_ref = str(self._n)
         return SentRef(str(self._n))

@@ -111,6 +111,27 @@ class SentRef:
 
 
 @dataclass(frozen=True, slots=True)
+class OutgoingVideo:
+    """A rendered video to post.
+
+    Attributes:
+        path: The local file.
+        name: The file name shown to the user.
+        size: Size in bytes (within the channel's ``max_upload_bytes``).
+        duration_s: Duration in seconds, when known (Telegram shows it).
+        width: Frame width in pixels, when known.
+        height: Frame height in pixels, when known.
+    """
+
+    path: Path
+    name: str
+    size: int
+    duration_s: float | None = None
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ChannelLimits:
     """What a channel allows.
 
@@ -144,28 +165,8 @@ class ReplyChannel(Protocol):
     async def edit(self, ref: SentRef, reply: Reply) -> None:
         """Replace a message's text (no-op when ``limits.can_edit`` is false)."""
 
-    async def send_file(
-        self,
-        path: Path,
-        *,
-        name: str,
-        size: int,
-        caption: str = "",
-        duration_s: float | None = None,
-        width: int | None = None,
-        height: int | None = None,
-    ) -> SentRef:
-        """Post a video file.
-
-        Args:
-            path: The local file.
-            name: The file name shown to the user.
-            size: Size in bytes, within ``limits.max_upload_bytes``.
-            caption: Caption, within ``limits.max_caption_chars``.
-            duration_s: Duration in seconds, when known (Telegram shows it).
-            width: Frame width in pixels, when known.
-            height: Frame height in pixels, when known.
-        """
+    async def send_file(self, video: OutgoingVideo, *, caption: str = "") -> SentRef:
+        """Post a video file with a caption (within ``limits.max_caption_chars``)."""
 
 
 class ChannelError(Exception):
@@ -203,25 +204,15 @@ class RecordingChannel:
         self.messages[ref.id] = reply.text
         self.buttons[ref.id] = reply.buttons
 
-    async def send_file(
-        self,
-        path: Path,
-        *,
-        name: str,
-        size: int,
-        caption: str = "",
-        duration_s: float | None = None,
-        width: int | None = None,
-        height: int | None = None,
-    ) -> SentRef:
+    async def send_file(self, video: OutgoingVideo, *, caption: str = "") -> SentRef:
         self._n += 1
-        kept = path
+        kept = video.path
         if self.keep_dir is not None:
             import shutil
 
             self.keep_dir.mkdir(parents=True, exist_ok=True)
-            kept = self.keep_dir / name
-            shutil.copyfile(path, kept)
+            kept = self.keep_dir / video.name
+            shutil.copyfile(video.path, kept)
         self.files.append(kept)
         self.events.append(("file", str(self._n), f"{kept} {caption}"))
         return SentRef(str(self._n))

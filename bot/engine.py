@@ -18,7 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.boundary import Attachment, Button, ChannelError, IncomingMessage, Reply, ReplyChannel, SentRef
+from bot.boundary import (
+    Attachment,
+    Button,
+    ChannelError,
+    IncomingMessage,
+    OutgoingVideo,
+    Reply,
+    ReplyChannel,
+    SentRef,
+)
 from bot.gui import translate
 from bot.intents import Intent, IntentKind, route
 from bot.nemo import timeline
@@ -619,15 +628,10 @@ class ConversationEngine:
                 caption = t("render_ready_file", turn.lang, details=details) + link_line
                 await progress.finish(t("render_done", turn.lang, elapsed=fmt_elapsed(progress.elapsed_s)))
                 caption_limit = turn.channel.limits.max_caption_chars
-                await turn.channel.send_file(
-                    path,
-                    name=name,
-                    size=size,
-                    caption=caption[:caption_limit],
-                    duration_s=duration_ms / 1000 if duration_ms else None,
-                    width=width,
-                    height=height,
+                video = OutgoingVideo(
+                    path, name, size, duration_s=duration_ms / 1000 if duration_ms else None, width=width, height=height
                 )
+                await turn.channel.send_file(video, caption=caption[:caption_limit])
                 delivered_as = "file"
             else:
                 big = outcome.size or limit + 1

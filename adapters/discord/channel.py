@@ -15,14 +15,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import discord
 
 from adapters.discord.converters import MESSAGE_LIMIT
 from adapters.pacing import EditPacer
-from bot.boundary import Button, ChannelError, ChannelLimits, Reply, SentRef
+from bot.boundary import Button, ChannelError, ChannelLimits, OutgoingVideo, Reply, SentRef
 
 log = logging.getLogger(__name__)
 
@@ -95,20 +94,12 @@ class DiscordChannel:
 
         await self.pacer.edit(self.target.id, int(ref.id), do_edit, final=reply.final)
 
-    async def send_file(
-        self,
-        path: Path,
-        *,
-        name: str,
-        size: int,
-        caption: str = "",
-        duration_s: float | None = None,
-        width: int | None = None,
-        height: int | None = None,
-    ) -> SentRef:
+    async def send_file(self, video: OutgoingVideo, *, caption: str = "") -> SentRef:
         try:
             message = await self.target.send(
-                caption[:MESSAGE_LIMIT] or None, file=discord.File(path, filename=name), allowed_mentions=NO_MENTIONS
+                caption[:MESSAGE_LIMIT] or None,
+                file=discord.File(video.path, filename=video.name),
+                allowed_mentions=NO_MENTIONS,
             )
         except discord.HTTPException as exc:
             raise _error("file upload", exc) from None
@@ -224,22 +215,12 @@ class InteractionChannel:
 
         await self.pacer.edit(self.fallback.target.id, ref.id, do_edit, final=reply.final)
 
-    async def send_file(
-        self,
-        path: Path,
-        *,
-        name: str,
-        size: int,
-        caption: str = "",
-        duration_s: float | None = None,
-        width: int | None = None,
-        height: int | None = None,
-    ) -> SentRef:
+    async def send_file(self, video: OutgoingVideo, *, caption: str = "") -> SentRef:
         if self.token_alive:
             try:
                 message = await self.interaction.followup.send(
                     caption[:MESSAGE_LIMIT] or discord.utils.MISSING,
-                    file=discord.File(path, filename=name),
+                    file=discord.File(video.path, filename=video.name),
                     wait=True,
                     allowed_mentions=NO_MENTIONS,
                 )
@@ -248,5 +229,5 @@ class InteractionChannel:
                 if exc.status not in (401, 404):
                     raise _error("interaction file upload", exc) from None
                 self._expire(exc)
-        ref = await self.fallback.send_file(path, name=name, size=size, caption=caption)
+        ref = await self.fallback.send_file(video, caption=caption)
         return SentRef(f"c:{ref.id}")

@@ -14,7 +14,6 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import aiohttp
 import discord
 import yarl
 from discord import app_commands
@@ -33,6 +32,7 @@ from adapters.discord.converters import (
     message_to_incoming,
     thread_name,
 )
+from adapters.downloads import Downloader
 from adapters.pacing import EditPacer
 from bot.boundary import Button
 from bot.profiles import PROFILES
@@ -44,7 +44,6 @@ log = logging.getLogger(__name__)
 discord.VoiceClient.warn_nacl = False
 discord.VoiceClient.warn_dave = False
 
-DOWNLOAD_CHUNK = 256 * 1024
 THREAD_ARCHIVE_MIN = 1440
 
 ZH: dict[str, str] = {
@@ -182,7 +181,7 @@ class DiscordAdapter:
         intents.message_content = bool(settings.discord_message_content)
         self.client = NemoDiscordClient(self, intents, guild_ready_timeout=guild_ready_timeout)
         self.pacer = EditPacer(lambda channel_id: settings.discord_edit_interval_s)
-        self._http: aiohttp.ClientSession | None = None
+        self.downloads = Downloader()
         self._runner: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -211,9 +210,7 @@ class DiscordAdapter:
                 await self._runner
             self._runner = None
         await self.pacer.close()
-        if self._http is not None:
-            await self._http.close()
-            self._http = None
+        await self.downloads.close()
 
     async def run_forever(self) -> None:
         """Start, wait until cancelled or disconnected for good, stop."""
@@ -348,26 +345,9 @@ class DiscordAdapter:
 
     # ------------------------------------------------------------------ bytes
 
-    def _session(self) -> aiohttp.ClientSession:
-        if self._http is None or self._http.closed:
-            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_read=120))
-        return self._http
-
     def _opener(self, url: str) -> Callable[[], AsyncIterator[bytes]]:
         """Streams an attachment from Discord's CDN (the fallback when the URL upload fails)."""
-        from bot.boundary import ChannelError
-
-        async def stream() -> AsyncIterator[bytes]:
-            try:
-                async with self._session().get(url) as resp:
-                    if resp.status != 200:
-                        raise ChannelError(f"attachment download answered HTTP {resp.status}")
-                    async for chunk in resp.content.iter_chunked(DOWNLOAD_CHUNK):
-                        yield chunk
-            except aiohttp.ClientError as exc:
-                raise ChannelError(f"attachment download failed: {type(exc).__name__}") from None
-
-        return stream
+        return lambda: self.downloads.stream(url, "attachment")
 
 
 class DiscordAdapterFactory:

@@ -10,14 +10,13 @@ by PTB's ``AIORateLimiter`` (``retry_after`` honoured, retried).
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
-from telegram import Bot, LinkPreviewOptions
+from telegram import Bot, LinkPreviewOptions, Message
 from telegram.error import BadRequest, TelegramError
 
 from adapters.pacing import EditPacer
 from adapters.telegram.converters import keyboard
-from bot.boundary import ChannelError, ChannelLimits, Reply, SentRef
+from bot.boundary import ChannelError, ChannelLimits, OutgoingVideo, Reply, SentRef
 
 log = logging.getLogger(__name__)
 
@@ -103,38 +102,27 @@ class TelegramChannel:
 
         await self.pacer.edit(self.chat_id, message_id, do_edit, final=reply.final)
 
-    async def send_file(
-        self,
-        path: Path,
-        *,
-        name: str,
-        size: int,
-        caption: str = "",
-        duration_s: float | None = None,
-        width: int | None = None,
-        height: int | None = None,
-    ) -> SentRef:
+    async def send_file(self, video: OutgoingVideo, *, caption: str = "") -> SentRef:
         try:
-            if self.local_mode:
-                video: object = path  # PTB sends a file:// URI the local server reads itself
-                message = await self._send_video(video, name, caption, duration_s, width, height)
+            if self.local_mode:  # PTB sends a file:// URI the local server reads itself
+                message = await self._send_video(video.path, video, caption)
             else:
-                with open(path, "rb") as fh:
-                    message = await self._send_video(fh, name, caption, duration_s, width, height)
+                with open(video.path, "rb") as fh:
+                    message = await self._send_video(fh, video, caption)
         except TelegramError as exc:
             raise ChannelError(f"sendVideo failed: {type(exc).__name__}: {exc.message[:200]}") from None
         return SentRef(str(message.message_id))
 
-    async def _send_video(self, video, name, caption, duration_s, width, height):  # type: ignore[no-untyped-def]
+    async def _send_video(self, source: object, video: OutgoingVideo, caption: str) -> Message:
         return await self.bot.send_video(
             chat_id=self.chat_id,
-            video=video,
-            filename=name,
+            video=source,  # type: ignore[arg-type]
+            filename=video.name,
             caption=caption[:CAPTION_LIMIT] or None,
             supports_streaming=True,
-            duration=int(round(duration_s)) if duration_s else None,
-            width=width,
-            height=height,
+            duration=int(round(video.duration_s)) if video.duration_s else None,
+            width=video.width,
+            height=video.height,
             message_thread_id=self.thread_id,
             read_timeout=300,
             write_timeout=300,

@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import aiohttp
 from telegram import BotCommand, CallbackQuery, Message, Update
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
+from adapters.downloads import CHUNK, Downloader
 from adapters.pacing import EditPacer
 from adapters.telegram.channel import CLOUD_DOWNLOAD_LIMIT, TelegramChannel
 from adapters.telegram.converters import (
@@ -49,7 +49,6 @@ for _name, _floor in (("httpx", logging.WARNING), ("httpcore", logging.WARNING),
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 CHAT_ACTION_EVERY_S = 4.5  # Telegram shows an action for about 5 s
-DOWNLOAD_CHUNK = 256 * 1024
 
 
 class TelegramAdapter:
@@ -86,7 +85,7 @@ class TelegramAdapter:
         self._albums: dict[str, list[Message]] = {}
         self._album_timers: dict[str, asyncio.TimerHandle | asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._http: aiohttp.ClientSession | None = None
+        self.downloads = Downloader()
         self._started = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -129,8 +128,7 @@ class TelegramAdapter:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.pacer.close()
-        if self._http is not None:
-            await self._http.close()
+        await self.downloads.close()
         await self.app.shutdown()
 
     async def run_forever(self) -> None:
@@ -277,11 +275,6 @@ class TelegramAdapter:
 
     # ------------------------------------------------------------------ file bytes
 
-    def _session(self) -> aiohttp.ClientSession:
-        if self._http is None or self._http.closed:
-            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_read=120))
-        return self._http
-
     def _opener(self, ref: MediaRef) -> Callable[[], AsyncIterator[bytes]]:
         """A factory that streams a Telegram file: ``getFile``, then the bytes in chunks.
 
@@ -296,17 +289,11 @@ class TelegramAdapter:
             location = tg_file.file_path or ""
             if self.local_mode and Path(location).is_file():
                 with open(location, "rb") as fh:
-                    while chunk := await asyncio.to_thread(fh.read, DOWNLOAD_CHUNK):
+                    while chunk := await asyncio.to_thread(fh.read, CHUNK):
                         yield chunk
                 return
-            try:
-                async with self._session().get(location) as resp:
-                    if resp.status != 200:
-                        raise ChannelError(f"file download answered HTTP {resp.status}")
-                    async for chunk in resp.content.iter_chunked(DOWNLOAD_CHUNK):
-                        yield chunk
-            except aiohttp.ClientError as exc:
-                raise ChannelError(f"file download failed: {type(exc).__name__}") from None
+            async for chunk in self.downloads.stream(location):
+                yield chunk
 
         return stream
 

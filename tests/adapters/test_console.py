@@ -8,7 +8,7 @@ import av
 import pytest
 
 from adapters.console import ConsoleChannel, parse_line, run_chat
-from bot.boundary import Button, Reply, SentRef
+from bot.boundary import Button, OutgoingVideo, Reply, SentRef
 from tests.conftest import BIKES, BUNNY
 
 
@@ -44,7 +44,7 @@ async def test_channel_prints_and_edits(tmp_path):
     await ch.edit(ref, Reply("🎬 Working on it...", final=False))  # identical: skipped
     await ch.edit(ref, Reply("✅ Done in 2 s."))
     await ch.send(Reply("answer", buttons=(Button.EXPORT, Button.STATUS)))
-    sent = await ch.send_file(BIKES, name="v.mp4", size=BIKES.stat().st_size, caption="✅ Video ready")
+    sent = await ch.send_file(OutgoingVideo(BIKES, "v.mp4", BIKES.stat().st_size), caption="✅ Video ready")
     assert isinstance(sent, SentRef)
     lines = out.getvalue().splitlines()
     assert lines == [

@@ -261,3 +261,16 @@ async def test_nemobot_run_starts_discord_and_telegram_together(emulator, dc, tm
     assert "Traceback" not in log and "Task was destroyed" not in log and "Unclosed" not in log
     assert "WARNING" not in log and "ERROR" not in log
     assert TOKEN not in log and tg.token not in log
+
+
+async def test_attachment_falls_back_to_a_streamed_upload(emulator, dc, tmp_path):
+    from bot.nemo.errors import NemoBadRequest
+
+    async with running_bot(emulator, dc, tmp_path) as (adapter, runtime):
+        async def refuse_urls(*args, **kwargs):
+            raise NemoBadRequest("cannot fetch that URL", status=200, code=4003)
+
+        runtime.client.upload_urls = refuse_urls  # NemoVideo could not fetch the CDN URL
+        await start_thread_project(dc, BIKES)
+    [upload] = emulator.state.uploads
+    assert upload.source == "multipart" and upload.size == BIKES.stat().st_size
