@@ -118,6 +118,8 @@ class ConsoleChannel:
         downloads_dir: Where delivered files are copied.
         max_upload_bytes: The "platform" file limit (default 2 GB: a terminal has none to speak of).
         prefix: Printed before each bot message.
+        save_as: A file name to save delivered videos under instead of the backend's name
+            (the demo's ``--out``).
     """
 
     out: TextIO = field(default_factory=lambda: sys.stdout)
@@ -128,6 +130,7 @@ class ConsoleChannel:
         )
     )
     prefix: str = "bot: "
+    save_as: str | None = None
     delivered: list[Path] = field(default_factory=list)
     _texts: dict[str, str] = field(default_factory=dict)
     _last_ref: str | None = None
@@ -168,7 +171,7 @@ class ConsoleChannel:
 
     async def send_file(self, video: OutgoingVideo, *, caption: str = "") -> SentRef:
         self.downloads_dir.mkdir(parents=True, exist_ok=True)
-        target = self.downloads_dir / video.name
+        target = self.downloads_dir / (self.save_as or video.name)
         await asyncio.to_thread(shutil.copyfile, video.path, target)
         self.delivered.append(target)
         self._n += 1

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import shutil
 import sys
 import tempfile
 import time
@@ -85,7 +84,7 @@ async def run_demo(
                 render_poll_max_s=1.5,
                 downloads_dir=tmp / "downloads",
             )
-            channel = console.channel(out=stream, downloads_dir=out.resolve().parent)
+            channel = console.channel(out=stream, downloads_dir=out.parent, save_as=out.name)
             stream.write(f"NemoVideo emulator at {url} · skill {profile.name} {profile.version}\n\n")
             async with open_runtime(settings, platform="console") as runtime:
                 script = [
@@ -101,8 +100,6 @@ async def run_demo(
                     await runtime.engine.handle(console.message(line, counter=n, chat_id="demo"), channel)
         if not channel.delivered:
             raise RuntimeError("the demo ended without a delivered video (see the messages above)")
-        if channel.delivered[-1].resolve() != out.resolve():
-            shutil.move(channel.delivered[-1], out)
     stream.write(f"\nSaved {out} ({out.stat().st_size} bytes) in {time.monotonic() - started:.1f} s\n")
     with contextlib.suppress(Exception):
         stream.write(describe_video(out) + "\n")
