@@ -120,7 +120,6 @@ async def test_thread_flow_mention_clip_edit_export(emulator, dc, tmp_path, capl
         p.endswith("/threads") for _, p in flow
     )
     assert TOKEN not in caplog.text
-    print("thread flow REST calls:", flow)
 
 
 async def test_export_over_the_upload_limit_posts_a_link(emulator, dc, tmp_path):
