@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 ANSWER_BUTTONS = (Button.EXPORT, Button.STATUS, Button.CREDITS, Button.NEW)
 _TEMPORARY_ISSUE = "i encountered a temporary issue"
 _IMMEDIATE = {
+    IntentKind.CANCEL,
     IntentKind.EMPTY,
     IntentKind.HELP,
     IntentKind.START,
@@ -77,6 +78,8 @@ class _Slot:
 
     busy: bool = False
     queue: deque[tuple[IncomingMessage, ReplyChannel, Intent]] = field(default_factory=deque)
+    current: asyncio.Task[None] | None = None
+    cancelled: bool = False
 
 
 @dataclass
@@ -136,12 +139,41 @@ class ConversationEngine:
             return
         slot.busy = True
         try:
-            await self._guarded(msg, channel, intent)
+            await self._run_in_slot(slot, msg, channel, intent)
             while slot.queue:
                 queued_msg, queued_channel, queued_intent = slot.queue.popleft()
-                await self._guarded(queued_msg, queued_channel, queued_intent)
+                await self._run_in_slot(slot, queued_msg, queued_channel, queued_intent)
         finally:
             slot.busy = False
+            slot.current = None
+
+    async def _run_in_slot(self, slot: _Slot, msg: IncomingMessage, channel: ReplyChannel, intent: Intent) -> None:
+        """Run one message as a task /cancel can stop; an outer cancellation still propagates."""
+        slot.cancelled = False
+        slot.current = asyncio.create_task(self._guarded(msg, channel, intent), name=f"conversation-{msg.conversation}")
+        try:
+            await asyncio.shield(slot.current)
+        except asyncio.CancelledError:
+            if slot.current.cancelled() and slot.cancelled:
+                return  # stopped by /cancel: the user has been told
+            slot.current.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await slot.current
+            raise
+
+    async def _cancel(self, turn: _Turn) -> None:
+        """``/cancel``: stop waiting on the current run or render and drop the queue."""
+        slot = self._slots.get(turn.conv.key)
+        if slot is None or not slot.busy or slot.current is None or slot.current.done():
+            await self._say(turn.channel, t("nothing_to_cancel", turn.lang))
+            return
+        dropped = len(slot.queue)
+        slot.queue.clear()
+        slot.cancelled = True
+        slot.current.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await slot.current
+        await self._say(turn.channel, t("cancelled", turn.lang, dropped=dropped))
 
     def is_busy(self, conversation_key: str) -> bool:
         """True while a run, upload or export of the conversation is in progress."""
@@ -193,6 +225,8 @@ class ConversationEngine:
             await self._say(turn.channel, self._help_text(turn))
         elif kind is IntentKind.SKILL:
             await self._skill(turn, intent.arg)
+        elif kind is IntentKind.CANCEL:
+            await self._cancel(turn)
         elif kind is IntentKind.CREDITS:
             await self._credits(turn)
         elif kind is IntentKind.STATUS:
@@ -453,6 +487,9 @@ class ConversationEngine:
             await progress.finish(t("failed_in", turn.lang, elapsed=fmt_elapsed(progress.elapsed_s)))
             await self._say(turn.channel, t("agent_timeout", turn.lang))
             return
+        except asyncio.CancelledError:
+            await asyncio.shield(progress.finish(t("run_cancelled", turn.lang)))
+            raise
         except BaseException:
             await progress.stop()
             raise
@@ -601,6 +638,9 @@ class ConversationEngine:
         except NemoTimeoutError:
             await progress.finish(t("render_timeout", turn.lang))
             return
+        except asyncio.CancelledError:
+            await asyncio.shield(self._cancel_render(turn, job, progress))
+            raise
         assert job is not None
         job = job.with_changes(status="completed", progress=100.0, output_url=outcome.download_url)
         await self.store.save_render(job)
@@ -649,6 +689,16 @@ class ConversationEngine:
         finally:
             shutil.rmtree(work, ignore_errors=True)
         await self.store.save_render(job.with_changes(status="delivered", delivered=True, delivered_as=delivered_as))
+
+    async def _cancel_render(self, turn: _Turn, job: RenderJob | None, progress: ProgressMessage) -> None:
+        """``/cancel`` during an export: cancel the render (contract endpoint 10) and record it."""
+        if job is not None:
+            try:
+                await self.client.cancel_render(job.render_id, attribution=turn.attribution)
+            except NemoError as exc:
+                log.warning("cancelling render %s failed: %r", job.render_id, exc)
+            await self.store.save_render(job.with_changes(status="cancelled", error="cancelled by the user"))
+        await progress.finish(t("render_cancelled", turn.lang))
 
     # ------------------------------------------------------------------ output
 

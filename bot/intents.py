@@ -28,6 +28,7 @@ class IntentKind(str, Enum):
     HELP = "help"
     LINK = "link"
     START = "start"
+    CANCEL = "cancel"
     UNKNOWN_COMMAND = "unknown_command"
 
 
@@ -56,6 +57,8 @@ COMMANDS: dict[str, IntentKind] = {
     "link": IntentKind.LINK,
     "start": IntentKind.START,
     "upload": IntentKind.UPLOAD,
+    "cancel": IntentKind.CANCEL,
+    "stop": IntentKind.CANCEL,
 }
 
 _EXPORT = re.compile(
@@ -74,6 +77,7 @@ _STATUS = re.compile(
     re.I,
 )
 _UPLOAD = re.compile(r"^(?:upload|上传)", re.I)
+_CANCEL = re.compile(r"^(?:cancel|stop|abort|取消|停止)[.!。！]?$", re.I)
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.S)
 
 
@@ -107,6 +111,8 @@ def route(text: str | None, has_attachments: bool = False) -> Intent:
         if kind is None:
             return Intent(IntentKind.UNKNOWN_COMMAND, name)
         return Intent(kind, arg)
+    if _CANCEL.match(body):
+        return Intent(IntentKind.CANCEL)
     if _short(body):
         for pattern, kind in ((_EXPORT, IntentKind.EXPORT), (_CREDITS, IntentKind.CREDITS), (_STATUS, IntentKind.STATUS)):
             if pattern.search(body):

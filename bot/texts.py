@@ -49,6 +49,10 @@ _EN: dict[str, str] = {
     "platform_download_limit": "{name} is {size}: {platform} only lets bots download files up to {limit}. Send a link to the video instead (a direct http(s) link), or trim it and send it again.",
     "fetch_failed": "I couldn't fetch {names} from the chat. Nothing was uploaded; please send it again.",
     "not_your_project": "Only people in this project's thread can use these buttons. Mention me with a clip to start your own.",
+    "nothing_to_cancel": "Nothing is running right now.",
+    "cancelled": "⏹️ Stopped. {dropped} queued message(s) dropped. An edit the editor already started may still land; check /status.",
+    "run_cancelled": "⏹️ Stopped waiting for the editor.",
+    "render_cancelled": "⏹️ Render cancelled.",
     "upload_how": "Send the clip as an attachment (video, image or audio) and I'll add it to the project. I accept {formats}.",
     "uploaded": "📥 Added {files}.",
     "upload_next": "Now tell me what to do, e.g. \"{example}\".",
@@ -70,7 +74,7 @@ _EN: dict[str, str] = {
     "help": (
         "🎬 {title}: {summary}\n\nTry saying:\n{examples}\n\nTips:\n{tips}\n\n"
         "Commands: /export render and send the video, /status timeline and assets, /credits balance, "
-        "/link web-editor link, /new fresh project, /skill switch profile, /help this text."
+        "/link web-editor link, /new fresh project, /skill switch profile, /cancel stop the current job, /help this text."
     ),
     "start": "👋 Hi! I edit videos with NemoVideo. Send me a clip and tell me what to do.",
     "out_of_credits_anon": "You're out of free credits. Register to get more (your work is kept): {url}",
@@ -123,11 +127,15 @@ _ZH: dict[str, str] = {
     "platform_download_limit": "{name} 大小为 {size}：{platform} 只允许机器人下载 {limit} 以内的文件。请改发视频链接（http(s) 直链），或剪短后再发。",
     "fetch_failed": "无法从聊天中获取 {names}，没有上传任何内容，请重新发送。",
     "not_your_project": "只有这个项目讨论串里的成员可以使用这些按钮。@我并附上视频即可开始你自己的项目。",
+    "nothing_to_cancel": "当前没有正在进行的任务。",
+    "cancelled": "⏹️ 已停止，丢弃了 {dropped} 条排队消息。编辑器已开始的修改可能仍会生效，请用 /status 查看。",
+    "run_cancelled": "⏹️ 已停止等待编辑器。",
+    "render_cancelled": "⏹️ 渲染已取消。",
     "upload_how": "把视频（或图片、音频）作为附件发给我，我会加入项目。支持：{formats}。",
     "help": (
         "🎬 {title}：{summary}\n\n可以这样说：\n{examples}\n\n提示：\n{tips}\n\n"
         "命令：/export 渲染并发送视频，/status 时间线和素材，/credits 积分，/link 网页编辑器链接，"
-        "/new 新项目，/skill 切换技能，/help 帮助。"
+        "/new 新项目，/skill 切换技能，/cancel 停止当前任务，/help 帮助。"
     ),
     "uploaded": "📥 已添加 {files}。",
     "upload_next": "现在告诉我要做什么，例如“{example}”。",

@@ -58,6 +58,7 @@ ZH: dict[str, str] = {
     "The skill profile": "技能",
     "Link to the project in the web editor": "网页编辑器中的项目链接",
     "What to say, and tips": "用法和提示",
+    "Stop the current edit or render": "停止当前的编辑或渲染",
 }
 
 
@@ -119,7 +120,7 @@ class NemoDiscordClient(discord.Client):
 
 
 def build_commands(adapter: DiscordAdapter) -> list[app_commands.Command[Any, Any, Any]]:
-    """The slash commands: ``/edit /export /status /credits /new /skill /link /help``."""
+    """The slash commands: ``/edit /export /status /credits /new /skill /link /cancel /help``."""
 
     @app_commands.command(name="edit", description=locale_str("Ask the video editor for a change"))
     @app_commands.describe(
@@ -149,6 +150,7 @@ def build_commands(adapter: DiscordAdapter) -> list[app_commands.Command[Any, An
         simple("new", "Start a new project in this conversation"),
         skill,
         simple("link", "Link to the project in the web editor"),
+        simple("cancel", "Stop the current edit or render"),
         simple("help", "What to say, and tips"),
     ]
 

@@ -34,6 +34,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("new", "Start a new project", "开始新项目"),
     ("skill", "Switch skill profile", "切换技能"),
     ("link", "Open the project in the web editor", "在网页编辑器中打开项目"),
+    ("cancel", "Stop the current job", "停止当前任务"),
     ("help", "What to say and tips", "用法和提示"),
 )
 """``(command, English description, Chinese description)`` for ``setMyCommands``."""

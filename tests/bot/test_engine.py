@@ -353,3 +353,39 @@ async def test_attachment_stream_failing_midway_is_reported(runtime, emulator, c
     assert channel.texts()[-1] == "I couldn't fetch clip.mp4 from the chat. Nothing was uploaded; please send it again."
     sid = await session_of(runtime)
     assert (await runtime.client.state(sid)).video_infos == []
+
+
+async def test_cancel_during_a_run_drops_the_queue(runtime, emulator, channel):
+    await runtime.engine.handle(msg("/cancel"), channel)
+    assert channel.texts()[-1] == "Nothing is running right now."
+    await runtime.engine.handle(msg("", BUNNY), channel)
+    emulator.config.step_delay_s = 0.3
+    run = asyncio.create_task(runtime.engine.handle(msg("add a ranked leaderboard overlay showing the top performers"), channel))
+    while not any(t.startswith("🎬") or t.startswith("🔍") for t in channel.texts()):
+        await asyncio.sleep(0.02)
+    await runtime.engine.handle(msg("add background music"), channel)  # queued
+    await runtime.engine.handle(msg("cancel"), channel)
+    await asyncio.wait_for(run, 10)
+    assert channel.texts()[-1].startswith("⏹️ Stopped. 1 queued message(s) dropped.")
+    assert "⏹️ Stopped waiting for the editor." in channel.texts()
+    sid = await session_of(runtime)
+    assert emulator.state.runs_per_session[sid] == 1  # the queued request was never sent
+    assert not runtime.engine.is_busy(str(KEY))
+    await runtime.engine.handle(msg("/credits"), channel)
+    assert channel.texts()[-1].startswith("💳 Credits:")
+
+
+async def test_cancel_during_an_export_cancels_the_render(runtime, emulator, channel):
+    await runtime.engine.handle(msg("", BIKES), channel)
+    await runtime.engine.handle(msg("add background music"), channel)
+    emulator.config.render_pending_s = 5.0
+    export = asyncio.create_task(runtime.engine.handle(msg("/export"), channel))
+    while not (await runtime.store.list_renders()):
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.3)
+    await runtime.engine.handle(msg("/cancel"), channel)
+    await asyncio.wait_for(export, 10)
+    [job] = await runtime.store.list_renders()
+    assert job.status == "cancelled" and not job.delivered
+    assert emulator.state.renders[job.render_id].status in {"failed", "cancelled"}
+    assert "⏹️ Render cancelled." in channel.texts() and not channel.files
