@@ -15,6 +15,7 @@ import shutil
 import tempfile
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,7 @@ from bot.profiles import PROFILES, SkillProfile, get_profile
 from bot.progress import ProgressMessage, stage_for_tool
 from bot.settings import Settings
 from bot.texts import ACCEPTED_FORMATS, FORMATS_LINE, fmt_elapsed, fmt_size, lang_of, session_language, t
-from store.base import Conversation, RenderJob, Store
+from store.base import Conversation, RenderJob, Store, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,7 @@ class ConversationEngine:
         self.settings = settings
         self.work_dir = work_dir
         self._slots: dict[str, _Slot] = {}
+        self._claims = 0
         self._conv_locks: dict[str, asyncio.Lock] = {}
 
     # ------------------------------------------------------------------ entry point
@@ -174,6 +176,20 @@ class ConversationEngine:
         with contextlib.suppress(asyncio.CancelledError):
             await slot.current
         await self._say(turn.channel, t("cancelled", turn.lang, dropped=dropped))
+
+    async def claim_event(self, platform: str, kind: str, event_id: str) -> bool:
+        """True the first time a platform event is seen (``telegram``, ``update``, ``"123"``).
+
+        Adapters call it before handling an update, so a redelivery (after a crash, or a
+        webhook retry) is not handled twice. Ids are kept 7 days.
+        """
+        first = await self.store.claim_event(f"{platform}:{kind}:{event_id}")
+        if not first:
+            log.info("ignoring a redelivered %s %s %s", platform, kind, event_id)
+        self._claims += 1
+        if self._claims % 1000 == 1:
+            await self.store.prune_events(utcnow() - timedelta(days=7))
+        return first
 
     def is_busy(self, conversation_key: str) -> bool:
         """True while a run, upload or export of the conversation is in progress."""

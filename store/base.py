@@ -129,6 +129,12 @@ class Store(Protocol):
     async def save_conversation(self, conversation: Conversation) -> None:
         """Insert or replace a conversation."""
 
+    async def claim_event(self, key: str) -> bool:
+        """Record an incoming event id; True the first time, False for a redelivery."""
+
+    async def prune_events(self, older_than: datetime) -> int:
+        """Forget event ids recorded before ``older_than``; returns how many."""
+
     async def get_render(self, render_id: str) -> RenderJob | None:
         """The render job with ``render_id``, or ``None``."""
 

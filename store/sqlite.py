@@ -14,7 +14,7 @@ from typing import Any
 
 import aiosqlite
 
-from store.base import Conversation, Identity, RenderJob
+from store.base import Conversation, Identity, RenderJob, utcnow
 
 # aiosqlite logs every statement with its parameters at DEBUG, which would put the bearer
 # token (identity table) in the log. Its DEBUG output is never wanted; keep it at INFO.
@@ -57,6 +57,15 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX render_jobs_conversation ON render_jobs (conversation_key, created_at);
     CREATE INDEX render_jobs_undelivered ON render_jobs (delivered, created_at);
+    """,
+    # 2: incoming platform events already handled (Telegram update ids, Discord message and
+    # interaction ids), so a redelivery is not handled twice
+    """
+    CREATE TABLE processed_events (
+        key TEXT PRIMARY KEY,
+        seen_at TEXT NOT NULL
+    );
+    CREATE INDEX processed_events_seen ON processed_events (seen_at);
     """,
 )
 
@@ -173,6 +182,22 @@ class SQLiteStore:
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (c.key, c.skill, c.language, c.session_id, c.task_id, json.dumps(c.data), _ts(c.created_at), _ts(c.updated_at)),
         )
+
+    # processed events -----------------------------------------------------------
+
+    async def claim_event(self, key: str) -> bool:
+        """Record ``key``; True the first time, False when it was already recorded."""
+        cur = await self._conn.execute(
+            "INSERT OR IGNORE INTO processed_events (key, seen_at) VALUES (?, ?)", (key, _ts(utcnow()))
+        )
+        await self._conn.commit()
+        return cur.rowcount == 1
+
+    async def prune_events(self, older_than: datetime) -> int:
+        """Forget events recorded before ``older_than``; returns how many."""
+        cur = await self._conn.execute("DELETE FROM processed_events WHERE seen_at < ?", (_ts(older_than),))
+        await self._conn.commit()
+        return cur.rowcount
 
     # render jobs --------------------------------------------------------------
 

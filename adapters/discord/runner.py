@@ -255,6 +255,8 @@ class DiscordAdapter:
         me = self.client.user
         if me is None or message.author.bot or message.author.id == me.id:
             return
+        if not await self.engine.claim_event(PLATFORM, "message", str(message.id)):
+            return
         source = message.channel
         if isinstance(source, discord.DMChannel):
             target: Any = source
@@ -303,6 +305,8 @@ class DiscordAdapter:
 
     async def on_slash(self, interaction: discord.Interaction, text: str, attachments: list[discord.Attachment] | None = None) -> None:
         """A slash command: defer within 3 s, then let the engine answer through the interaction."""
+        if not await self.engine.claim_event(PLATFORM, "interaction", str(interaction.id)):
+            return
         await interaction.response.defer(thinking=True)
         await self._handle_interaction(interaction, text, attachments or [])
 
@@ -310,7 +314,7 @@ class DiscordAdapter:
         """A quick-action button: only people in the conversation may press it."""
         command = command_of_custom_id(button_id)
         lang = lang_of(locale_of(interaction.locale))
-        if command is None:
+        if command is None or not await self.engine.claim_event(PLATFORM, "interaction", str(interaction.id)):
             return
         if not await self.may_press(interaction):
             await interaction.response.send_message(t("not_your_project", lang), ephemeral=True)

@@ -156,6 +156,8 @@ class TelegramAdapter:
         message = update.message
         if message is None or message.from_user is None or message.from_user.is_bot:
             return
+        if not await self.engine.claim_event(PLATFORM, "update", str(update.update_id)):
+            return
         if message.media_group_id:
             self._collect_album(message)
             return
@@ -190,7 +192,7 @@ class TelegramAdapter:
 
     async def _on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query: CallbackQuery | None = update.callback_query
-        if query is None:
+        if query is None or not await self.engine.claim_event(PLATFORM, "update", str(update.update_id)):
             return
         with contextlib.suppress(TelegramError):
             await query.answer()

@@ -273,3 +273,14 @@ async def test_attachment_falls_back_to_a_streamed_upload(emulator, dc, tmp_path
         await start_thread_project(dc, BIKES)
     [upload] = emulator.state.uploads
     assert upload.source == "multipart" and upload.size == BIKES.stat().st_size
+
+
+async def test_redelivered_discord_events_are_handled_once(emulator, dc, tmp_path):
+    async with running_bot(emulator, dc, tmp_path):
+        message = await dc.dm_message(600000000000000009, "credits")
+        dm = int(message["channel_id"])
+        await wait_content(dc, dm, "💳 Credits")
+        await dc._dispatch("MESSAGE_CREATE", message)  # the gateway replays it (e.g. after a resume)
+        interaction = await dc.interaction_create(name="help", channel_id=OTHER_CHANNEL)
+        await dc.wait_until(lambda: any("Try saying" in t for t in interaction_texts(dc, int(interaction["id"]))), 20)
+    assert len([c for c in contents(dc, dm) if c.startswith("💳")]) == 1

@@ -68,7 +68,7 @@ async def test_dm_leaderboard_then_export_delivers_a_1080p_video(emulator, tg, t
     caplog.set_level(logging.DEBUG)
     chat = tg.private_chat()
     cid = chat["id"]
-    async with running_bot(emulator, tg, tmp_path):
+    async with running_bot(emulator, tg, tmp_path) as (adapter, runtime):
         tg.user_text(chat, "/start")
         await wait_text(tg, cid, "Try saying")
         tg.user_media(chat, "video", tg.add_file(BUNNY, file_name="bigbuckbunny.mp4", mime_type="video/mp4"))
@@ -76,6 +76,7 @@ async def test_dm_leaderboard_then_export_delivers_a_1080p_video(emulator, tg, t
         tg.user_text(chat, LEADERBOARD)
         await wait_text(tg, cid, "leaderboard")
         await wait_text(tg, cid, "✅ Done in")
+        await tg.wait_until(lambda: not runtime.engine.is_busy(f"telegram:{cid}"), timeout=30)
         tg.user_text(chat, "/export")
         await tg.wait_for_calls("sendVideo", timeout=90)
         await wait_text(tg, cid, "✅ Rendered in")
@@ -283,3 +284,43 @@ async def test_local_bot_api_lifts_the_download_limit(emulator, tmp_path):
             await wait_text(tg, chat["id"], "Added bigbuckbunny.mp4 (5.3 s, 1280x720)")
             assert adapter._channel(chat["id"], None, "en").limits.max_upload_bytes == 2000 * MB
     assert not any("20 MB" in t for t in texts(tg, chat["id"]))
+
+
+async def test_redelivered_updates_after_a_restart_are_handled_once(emulator, tg, tmp_path):
+    chat = tg.private_chat(user_id=9119)
+    settings = tg_settings(emulator, tg, tmp_path)
+    async with open_runtime(settings, platform="telegram") as runtime:
+        adapter = TelegramAdapter(runtime.engine, settings)
+        await adapter.start()
+        sent = [tg.user_text(chat, "/credits"), tg.user_text(chat, "/help")]
+        await wait_text(tg, chat["id"], "Try saying")
+        await adapter.stop()
+        # the bot crashed before confirming the offset: Telegram hands the same updates out again
+        adapter = TelegramAdapter(runtime.engine, settings)
+        await adapter.start()
+        tg.redeliver(sent)
+        tg.user_text(chat, "/status")
+        await wait_text(tg, chat["id"], "There is no project yet")
+        await adapter.stop()
+    assert len([t for t in texts(tg, chat["id"]) if t.startswith("💳")]) == 1
+    assert len([t for t in texts(tg, chat["id"]) if "Try saying" in t]) == 1
+
+
+async def test_webhook_retry_is_handled_once(emulator, tg, tmp_path):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/tg/hook"
+    chat = tg.private_chat(user_id=9229)
+    update = {"update_id": 4242, "message": {"message_id": 1, "date": 1, "chat": chat, "from": tg.user(9229), "text": "/credits"}}
+    async with running_bot(
+        emulator, tg, tmp_path, telegram_webhook_url=url, telegram_webhook_secret="s3cret",
+        telegram_webhook_port=port,
+    ):
+        async with aiohttp.ClientSession() as http:
+            for _ in range(3):  # Telegram retries when it did not see a 200 in time
+                async with http.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"}) as resp:
+                    assert resp.status == 200
+        await wait_text(tg, chat["id"], "💳 Credits")
+        tg.user_text(chat, "/help")  # a later update still goes through
+        await tg.push_webhook()
+        await wait_text(tg, chat["id"], "Try saying")
+    assert len([t for t in texts(tg, chat["id"]) if t.startswith("💳")]) == 1

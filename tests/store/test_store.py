@@ -57,6 +57,14 @@ class TestStoreContract:
         assert [j.render_id for j in await store.list_renders(undelivered=True)] == ["render_b", "render_c"]
         assert await store.get_render("render_zzz") is None
 
+    async def test_events_are_claimed_once(self, store):
+        assert await store.claim_event("telegram:update:1") is True
+        assert await store.claim_event("telegram:update:1") is False
+        assert await store.claim_event("discord:message:1") is True
+        assert await store.prune_events(datetime.now(timezone.utc) - timedelta(days=1)) == 0
+        assert await store.prune_events(datetime.now(timezone.utc) + timedelta(seconds=1)) == 2
+        assert await store.claim_event("telegram:update:1") is True
+
     async def test_close_is_idempotent(self, store):
         await store.close()
         await store.close()
