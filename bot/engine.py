@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import shutil
-import tempfile
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -24,15 +22,13 @@ from bot.boundary import (
     Button,
     ChannelError,
     IncomingMessage,
-    OutgoingVideo,
-    Reply,
     ReplyChannel,
     SentRef,
 )
 from bot.gui import translate
 from bot.intents import Intent, IntentKind, route
 from bot.nemo import timeline
-from bot.nemo.client import NemoClient, PollPolicy, UploadSource
+from bot.nemo.client import NemoClient, UploadSource
 from bot.nemo.errors import (
     NemoAuthError,
     NemoConnectionError,
@@ -41,19 +37,19 @@ from bot.nemo.errors import (
     NemoOutOfCredits,
     NemoPaymentRequired,
     NemoRateLimited,
-    NemoRenderFailed,
     NemoSessionNotFound,
     NemoStreamDropped,
     NemoTimeoutError,
     NemoUnsupportedFile,
 )
 from bot.nemo.events import AgentError, StateChanged, TextAnswer, ToolCall
-from bot.nemo.models import Attribution, RenderStatus
-from bot.profiles import PROFILES, SkillProfile, get_profile
+from bot.profiles import PROFILES
 from bot.progress import ProgressMessage, stage_for_tool
+from bot.renders import RenderTracker
 from bot.settings import Settings
+from bot.turn import Turn, say
 from bot.texts import ACCEPTED_FORMATS, FORMATS_LINE, fmt_elapsed, fmt_size, lang_of, session_language, t
-from store.base import Conversation, RenderJob, Store, utcnow
+from store.base import Conversation, Store, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -83,24 +79,6 @@ class _Slot:
     cancelled: bool = False
 
 
-@dataclass
-class _Turn:
-    """Everything one message's handling needs."""
-
-    msg: IncomingMessage
-    channel: ReplyChannel
-    conv: Conversation
-    lang: str
-
-    @property
-    def profile(self) -> SkillProfile:
-        return get_profile(self.conv.skill)
-
-    @property
-    def attribution(self) -> Attribution:
-        return Attribution(self.profile.name, self.profile.version, self.msg.conversation.platform)
-
-
 class ConversationEngine:
     """Routes chat messages to NemoVideo and answers them.
 
@@ -116,6 +94,7 @@ class ConversationEngine:
         self.store = store
         self.settings = settings
         self.work_dir = work_dir
+        self.renders = RenderTracker(client, store, settings, work_dir=work_dir)
         self._slots: dict[str, _Slot] = {}
         self._claims = 0
         self._conv_locks: dict[str, asyncio.Lock] = {}
@@ -163,7 +142,7 @@ class ConversationEngine:
                 await slot.current
             raise
 
-    async def _cancel(self, turn: _Turn) -> None:
+    async def _cancel(self, turn: Turn) -> None:
         """``/cancel``: stop waiting on the current run or render and drop the queue."""
         slot = self._slots.get(turn.conv.key)
         if slot is None or not slot.busy or slot.current is None or slot.current.done():
@@ -199,7 +178,7 @@ class ConversationEngine:
     async def _guarded(self, msg: IncomingMessage, channel: ReplyChannel, intent: Intent) -> None:
         lang = lang_of(msg.locale)
         try:
-            turn = _Turn(msg, channel, await self._conversation(msg), lang)
+            turn = Turn(msg, channel, await self._conversation(msg), lang)
             await self._dispatch(turn, intent)
         except NemoError as exc:
             log.warning("NemoVideo error in %s: %r", msg.conversation, exc)
@@ -229,7 +208,7 @@ class ConversationEngine:
             return t("backend_too_large", lang)
         return t("backend_error", lang, detail=exc.message[:200])
 
-    async def _dispatch(self, turn: _Turn, intent: Intent) -> None:
+    async def _dispatch(self, turn: Turn, intent: Intent) -> None:
         kind = intent.kind
         if kind is IntentKind.EMPTY:
             await self._say(turn.channel, t("empty_message", turn.lang, example=turn.profile.examples[0]))
@@ -277,7 +256,7 @@ class ConversationEngine:
                 await self.store.save_conversation(conv)
             return conv
 
-    async def _ensure_session(self, turn: _Turn) -> Conversation:
+    async def _ensure_session(self, turn: Turn) -> Conversation:
         async with self._lock(turn.conv.key):
             fresh = await self.store.get_conversation(turn.conv.key) or turn.conv
             if fresh.session_id is None:
@@ -288,7 +267,7 @@ class ConversationEngine:
             turn.conv = fresh
             return fresh
 
-    async def _replace_lost_session(self, turn: _Turn) -> None:
+    async def _replace_lost_session(self, turn: Turn) -> None:
         """Code 1002: start a new session and tell the user the old timeline is gone."""
         async with self._lock(turn.conv.key):
             conv = turn.conv.with_changes(session_id=None, task_id=None, data={})
@@ -299,7 +278,7 @@ class ConversationEngine:
 
     # ------------------------------------------------------------------ quick commands
 
-    def _help_text(self, turn: _Turn) -> str:
+    def _help_text(self, turn: Turn) -> str:
         p = turn.profile
         return t(
             "help",
@@ -310,7 +289,7 @@ class ConversationEngine:
             tips="\n".join(f"• {tip}" for tip in p.tips),
         )
 
-    async def _skill(self, turn: _Turn, arg: str) -> None:
+    async def _skill(self, turn: Turn, arg: str) -> None:
         names = ", ".join(PROFILES)
         name = arg.strip().lower()
         if not name:
@@ -325,14 +304,14 @@ class ConversationEngine:
         p = PROFILES[name]
         await self._say(turn.channel, t("skill_set", turn.lang, title=p.title, name=p.name, example=p.examples[0]))
 
-    async def _credits(self, turn: _Turn) -> None:
+    async def _credits(self, turn: Turn) -> None:
         c = await self.client.credits(attribution=turn.attribution)
         await self._say(
             turn.channel,
             t("credits", turn.lang, available=_num(c.available), frozen=_num(c.frozen), total=_num(c.total_or_sum)),
         )
 
-    async def _status(self, turn: _Turn) -> None:
+    async def _status(self, turn: Turn) -> None:
         if turn.conv.session_id is None:
             await self._say(turn.channel, t("need_session", turn.lang))
             return
@@ -349,23 +328,17 @@ class ConversationEngine:
             lines.append(t("status_render", turn.lang, status=jobs[-1].status))
         await self._say(turn.channel, "\n".join(lines), buttons=(Button.EXPORT, Button.CREDITS))
 
-    async def _project_link(self, turn: _Turn) -> str | None:
-        if not turn.conv.session_id or not turn.conv.task_id:
-            return None
-        try:
-            return await self.client.claim_link(turn.conv.task_id, turn.conv.session_id, attribution=turn.attribution)
-        except NemoError as exc:
-            log.warning("claim link failed for %s: %r", turn.conv.key, exc)
-            return None
+    async def _project_link(self, turn: Turn) -> str | None:
+        return await self.renders.project_link(turn)
 
-    async def _link(self, turn: _Turn) -> None:
+    async def _link(self, turn: Turn) -> None:
         if turn.conv.session_id is None:
             await self._say(turn.channel, t("need_session", turn.lang))
             return
         url = await self._project_link(turn)
         await self._say(turn.channel, t("project_link", turn.lang, url=url) if url else t("link_failed", turn.lang))
 
-    async def _new(self, turn: _Turn) -> None:
+    async def _new(self, turn: Turn) -> None:
         async with self._lock(turn.conv.key):
             conv = turn.conv.with_changes(session_id=None, task_id=None, data={})
             await self.store.save_conversation(conv)
@@ -385,7 +358,7 @@ class ConversationEngine:
             return t("too_large_file", lang, name=att.filename, size=fmt_size(att.size), limit=fmt_size(limit))
         return None
 
-    async def _upload(self, turn: _Turn, *, follow_up: bool = False) -> bool:
+    async def _upload(self, turn: Turn, *, follow_up: bool = False) -> bool:
         """Check and upload the message's attachments together. Returns True if any went up."""
         good: list[Attachment] = []
         for att in turn.msg.attachments:
@@ -420,7 +393,7 @@ class ConversationEngine:
         await self._say(turn.channel, text)
         return True
 
-    async def _send_uploads(self, turn: _Turn, atts: list[Attachment]) -> list[Any]:
+    async def _send_uploads(self, turn: Turn, atts: list[Attachment]) -> list[Any]:
         sid = turn.conv.session_id
         assert sid is not None
         by_url = [a for a in atts if a.public_url and not a.path]
@@ -454,7 +427,7 @@ class ConversationEngine:
 
     # ------------------------------------------------------------------ agent runs
 
-    async def _agent(self, turn: _Turn, text: str) -> None:
+    async def _agent(self, turn: Turn, text: str) -> None:
         limit = self.settings.max_prompt_chars
         if len(text) > limit:
             await self._say(turn.channel, t("too_long", turn.lang, n=len(text), limit=limit))
@@ -518,7 +491,7 @@ class ConversationEngine:
         await progress.finish(t("done_in", turn.lang, elapsed=elapsed))
         await self._answer(turn, answers, before, changed)
 
-    async def _answer(self, turn: _Turn, answers: list[str], before: dict[str, Any], changed: bool) -> None:
+    async def _answer(self, turn: Turn, answers: list[str], before: dict[str, Any], changed: bool) -> None:
         sid = turn.conv.session_id
         assert sid is not None
         actions: set[str] = set()
@@ -551,7 +524,7 @@ class ConversationEngine:
             parts.append(t("hint_export", turn.lang))
         await self._say(turn.channel, "\n\n".join(parts), buttons=ANSWER_BUTTONS)
 
-    async def _after_drop(self, turn: _Turn, progress: ProgressMessage, before: dict[str, Any]) -> None:
+    async def _after_drop(self, turn: Turn, progress: ProgressMessage, before: dict[str, Any]) -> None:
         """A dropped stream: never re-send; read the state until it changes (contract section 3)."""
         sid = turn.conv.session_id
         assert sid is not None
@@ -579,7 +552,7 @@ class ConversationEngine:
                 return
             await asyncio.sleep(s.drop_check_every_s)
 
-    def _progress(self, turn: _Turn) -> ProgressMessage:
+    def _progress(self, turn: Turn) -> ProgressMessage:
         return ProgressMessage(
             turn.channel,
             turn.lang,
@@ -589,7 +562,7 @@ class ConversationEngine:
 
     # ------------------------------------------------------------------ export
 
-    async def _export(self, turn: _Turn) -> None:
+    async def _export(self, turn: Turn) -> None:
         profile = turn.profile
         if turn.conv.session_id is None:
             await self._say(turn.channel, t("not_ready", turn.lang, example=profile.examples[0]))
@@ -608,148 +581,12 @@ class ConversationEngine:
                 await self._say(turn.channel, t("render_busy", turn.lang))
                 return
 
-        progress = self._progress(turn)
-        await progress.start(t("rendering", turn.lang), ticker=False)
-        job: RenderJob | None = None
-
-        async def on_submit(render_id: str) -> None:
-            nonlocal job
-            attempt = 1 if job is None else job.attempt + 1
-            if job is not None:
-                await progress.stage(t("render_retry", turn.lang))
-            job = RenderJob(
-                render_id=render_id,
-                conversation_key=turn.conv.key,
-                session_id=sid,
-                attempt=attempt,
-                status_message=progress.ref.id if progress.ref else None,
-            )
-            await self.store.save_render(job)
-
-        async def on_progress(status: RenderStatus) -> None:
-            nonlocal job
-            assert job is not None
-            if status.status != job.status or abs(status.progress - job.progress) >= 5:
-                job = job.with_changes(
-                    status=status.status, progress=status.progress, output_url=status.output_url, error=status.error
-                )
-                await self.store.save_render(job)
-            if status.status in {"pending", "processing"}:
-                pct = int(status.progress)
-                await progress.stage(
-                    t("rendering_pct", turn.lang, pct=pct) if pct > 0 else t("rendering", turn.lang)
-                )
-
-        s = self.settings
-        poll = PollPolicy(s.render_poll_initial_s, s.render_poll_max_s, s.render_poll_factor, s.render_timeout_s)
-        try:
-            outcome = await self.client.export(
-                sid, draft, attribution=turn.attribution, on_submit=on_submit, on_progress=on_progress, poll=poll
-            )
-        except NemoRenderFailed as exc:
-            if job is not None:
-                await self.store.save_render(job.with_changes(status="failed", error=exc.message[:500]))
-            await progress.finish(t("render_failed", turn.lang, error=exc.message[:200]))
-            return
-        except NemoTimeoutError:
-            await progress.finish(t("render_timeout", turn.lang))
-            return
-        except asyncio.CancelledError:
-            await asyncio.shield(self._cancel_render(turn, job, progress))
-            raise
-        assert job is not None
-        job = job.with_changes(status="completed", progress=100.0, output_url=outcome.download_url)
-        await self.store.save_render(job)
-
-        width = int(draft.get("m", {}).get("width") or 1920) if isinstance(draft.get("m"), dict) else 1920
-        height = int(draft.get("m", {}).get("height") or 1080) if isinstance(draft.get("m"), dict) else 1080
-        duration_ms = float(outcome.duration_s * 1000 if outcome.duration_s else draft.get("d") or 0)
-        link = await self._project_link(turn)
-        link_line = "\n" + t("project_link", turn.lang, url=link) if link else ""
-        limit = turn.channel.limits.max_upload_bytes
-        work = Path(tempfile.mkdtemp(prefix="nemobot-render-", dir=self.work_dir))
-        try:
-            name = f"nemovideo-{outcome.render_id.removeprefix('render_')[:12]}.mp4"
-            path = work / name
-            size = await self.client.download(
-                outcome.download_url,
-                path,
-                needs_auth=outcome.needs_auth,
-                max_bytes=limit,
-                attribution=turn.attribution,
-            )
-            details = f"{width}x{height}, {timeline.fmt_seconds(duration_ms)} s"
-            if size is not None:
-                details += f", {fmt_size(size)}"
-                caption = t("render_ready_file", turn.lang, details=details) + link_line
-                await progress.finish(t("render_done", turn.lang, elapsed=fmt_elapsed(progress.elapsed_s)))
-                caption_limit = turn.channel.limits.max_caption_chars
-                video = OutgoingVideo(
-                    path, name, size, duration_s=duration_ms / 1000 if duration_ms else None, width=width, height=height
-                )
-                await turn.channel.send_file(video, caption=caption[:caption_limit])
-                delivered_as = "file"
-            else:
-                big = outcome.size or limit + 1
-                if outcome.needs_auth:
-                    url = link or self.client.web_url
-                    text = t("render_ready_web", turn.lang, details=details, size=fmt_size(big), limit=fmt_size(limit), url=url)
-                else:
-                    text = t(
-                        "render_ready_link", turn.lang, details=details, size=fmt_size(big), limit=fmt_size(limit),
-                        url=outcome.download_url,
-                    ) + link_line
-                await progress.finish(t("render_done", turn.lang, elapsed=fmt_elapsed(progress.elapsed_s)))
-                await self._say(turn.channel, text)
-                delivered_as = "link"
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-        await self.store.save_render(job.with_changes(status="delivered", delivered=True, delivered_as=delivered_as))
-
-    async def _cancel_render(self, turn: _Turn, job: RenderJob | None, progress: ProgressMessage) -> None:
-        """``/cancel`` during an export: cancel the render (contract endpoint 10) and record it."""
-        if job is not None:
-            try:
-                await self.client.cancel_render(job.render_id, attribution=turn.attribution)
-            except NemoError as exc:
-                log.warning("cancelling render %s failed: %r", job.render_id, exc)
-            await self.store.save_render(job.with_changes(status="cancelled", error="cancelled by the user"))
-        await progress.finish(t("render_cancelled", turn.lang))
+        await self.renders.export(turn, draft)
 
     # ------------------------------------------------------------------ output
 
     async def _say(self, channel: ReplyChannel, text: str, *, buttons: tuple[Button, ...] = ()) -> SentRef | None:
-        """Send ``text``, split at the channel's message limit on line breaks; buttons on the last part."""
-        chunks = split_message(text, channel.limits.max_message_chars)
-        ref: SentRef | None = None
-        for i, chunk in enumerate(chunks):
-            with contextlib.suppress(ChannelError):
-                ref = await channel.send(Reply(chunk, buttons=buttons if i == len(chunks) - 1 else ()))
-        return ref
-
-
-def split_message(text: str, limit: int) -> list[str]:
-    """Split ``text`` into parts of at most ``limit`` characters, preferring line breaks.
-
-    Args:
-        text: The message.
-        limit: The platform limit (Telegram 4096, Discord 2000 characters).
-
-    Returns:
-        One or more non-empty parts (``[""]`` never: an empty text gives ``["…"]``).
-    """
-    text = text.strip() or "…"
-    parts: list[str] = []
-    while len(text) > limit:
-        cut = text.rfind("\n", 0, limit)
-        if cut < limit // 2:
-            cut = text.rfind(" ", 0, limit)
-        if cut < limit // 2:
-            cut = limit
-        parts.append(text[:cut].rstrip())
-        text = text[cut:].lstrip()
-    parts.append(text)
-    return [p for p in parts if p]
+        return await say(channel, text, buttons=buttons)
 
 
 def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:

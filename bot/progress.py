@@ -113,6 +113,14 @@ class ProgressMessage:
             elif self._shown != self._render():
                 await self._push()
 
+    def adopt(self, ref: SentRef, text: str | None = None) -> None:
+        """Continue an existing message (after a restart) instead of posting a new one."""
+        self.ref = ref
+        self._started = self._last_still = self.clock()
+        self._shown = None
+        if text:
+            self.stage_text = text
+
     async def stage(self, text: str) -> None:
         """Show a new stage (paced; identical stages are skipped)."""
         if text == self.stage_text:

@@ -1,0 +1,274 @@
+"""Render tracking: submit, poll, deliver exactly once, and resume after a restart.
+
+A render job is written to the store before its render is submitted and after every
+change (id, conversation, status message, status, output URL, delivered). On start the
+engine hands every undelivered job back here (:meth:`RenderTracker.resume`): it keeps
+polling, keeps editing the same status message, and delivers once. A job whose render id
+was never confirmed is submitted again only when the backend has no record of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bot.boundary import OutgoingVideo, SentRef
+from bot.nemo import timeline
+from bot.nemo.client import NemoClient, PollPolicy
+from bot.nemo.errors import NemoBadRequest, NemoError, NemoRenderFailed, NemoTimeoutError
+from bot.nemo.models import RenderOutcome, RenderStatus
+from bot.progress import ProgressMessage
+from bot.settings import Settings
+from bot.texts import fmt_elapsed, fmt_size, t
+from bot.turn import Turn, say
+from store.base import RenderJob, Store
+
+log = logging.getLogger(__name__)
+
+ACTIVE = frozenset({"submitting", "pending", "processing", "completed"})
+"""Statuses of jobs that still owe the user a video."""
+
+
+class RenderTracker:
+    """Exports of all conversations.
+
+    Args:
+        client: The NemoVideo client.
+        store: Where jobs are kept.
+        settings: Poll cadence, limits and progress pacing.
+        work_dir: Where videos are downloaded before delivery (a temp dir if ``None``).
+    """
+
+    def __init__(self, client: NemoClient, store: Store, settings: Settings, *, work_dir: Path | None = None) -> None:
+        self.client = client
+        self.store = store
+        self.settings = settings
+        self.work_dir = work_dir
+
+    @property
+    def poll(self) -> PollPolicy:
+        s = self.settings
+        return PollPolicy(s.render_poll_initial_s, s.render_poll_max_s, s.render_poll_factor, s.render_timeout_s)
+
+    def progress(self, turn: Turn) -> ProgressMessage:
+        """A paced progress message for ``turn``'s channel."""
+        return ProgressMessage(
+            turn.channel,
+            turn.lang,
+            edit_interval_s=self.settings.progress_edit_interval_s,
+            heartbeat_interval_s=self.settings.heartbeat_interval_s,
+        )
+
+    # ------------------------------------------------------------------ export
+
+    async def export(self, turn: Turn, draft: dict[str, Any]) -> None:
+        """Render ``draft`` (already checked ready) and deliver it (contract section 5).
+
+        Raises:
+            asyncio.CancelledError: ``/cancel``; the render is cancelled first (endpoint 10).
+        """
+        sid = turn.conv.session_id
+        assert sid is not None
+        progress = self.progress(turn)
+        await progress.start(t("rendering", turn.lang), ticker=False)
+        job: RenderJob | None = None
+
+        async def on_submit(render_id: str) -> None:
+            nonlocal job
+            attempt = 1 if job is None else job.attempt + 1
+            if job is not None:
+                await progress.stage(t("render_retry", turn.lang))
+            job = RenderJob(
+                render_id=render_id,
+                conversation_key=turn.conv.key,
+                session_id=sid,
+                attempt=attempt,
+                status_message=progress.ref.id if progress.ref else None,
+            )
+            await self.store.save_render(job)  # before the render exists: a crash now is recoverable
+
+        async def on_progress(status: RenderStatus) -> None:
+            nonlocal job
+            assert job is not None
+            job = await self._record(job, status)
+            await self._show(turn, progress, status)
+
+        try:
+            outcome = await self.client.export(
+                sid, draft, attribution=turn.attribution, on_submit=on_submit, on_progress=on_progress, poll=self.poll
+            )
+        except NemoRenderFailed as exc:
+            if job is not None:
+                await self.store.save_render(job.with_changes(status="failed", error=exc.message[:500]))
+            await progress.finish(t("render_failed", turn.lang, error=exc.message[:200]))
+            return
+        except NemoTimeoutError:
+            await progress.finish(t("render_timeout", turn.lang))
+            return
+        except asyncio.CancelledError:
+            await asyncio.shield(self._cancel(turn, job, progress))
+            raise
+        assert job is not None
+        await self._deliver(turn, job, outcome, draft, progress)
+
+    async def _record(self, job: RenderJob, status: RenderStatus) -> RenderJob:
+        if status.status != job.status or abs(status.progress - job.progress) >= 5:
+            job = job.with_changes(
+                status=status.status, progress=status.progress, output_url=status.output_url, error=status.error
+            )
+            await self.store.save_render(job)
+        return job
+
+    async def _show(self, turn: Turn, progress: ProgressMessage, status: RenderStatus) -> None:
+        if status.status in {"pending", "processing"}:
+            pct = int(status.progress)
+            await progress.stage(t("rendering_pct", turn.lang, pct=pct) if pct > 0 else t("rendering", turn.lang))
+
+    async def _cancel(self, turn: Turn, job: RenderJob | None, progress: ProgressMessage) -> None:
+        if job is not None:
+            try:
+                await self.client.cancel_render(job.render_id, attribution=turn.attribution)
+            except NemoError as exc:
+                log.warning("cancelling render %s failed: %r", job.render_id, exc)
+            await self.store.save_render(job.with_changes(status="cancelled", error="cancelled by the user"))
+        await progress.finish(t("render_cancelled", turn.lang))
+
+    # ------------------------------------------------------------------ resume
+
+    async def resume(self, turn: Turn, job: RenderJob) -> None:
+        """Finish a job a previous process left behind, editing its status message.
+
+        ``submitting``: the render id was never confirmed; it is submitted (same id) only
+        when the backend does not know it. ``pending``/``processing``: polling goes on.
+        ``completed``: the video is delivered. A failed render is retried once if it was
+        the first attempt.
+        """
+        progress = self.progress(turn)
+        if job.status_message and job.status_message.isdigit():
+            progress.adopt(SentRef(job.status_message))
+        else:
+            await progress.start(t("rendering", turn.lang), ticker=False)
+        state = await self.client.state(job.session_id, attribution=turn.attribution)
+        draft = state.draft
+        try:
+            if job.status == "submitting":
+                try:
+                    await self.client.render_status(job.render_id, attribution=turn.attribution)
+                except NemoBadRequest as exc:
+                    if exc.status != 404:
+                        raise
+                    log.info("render %s was never received; submitting it now", job.render_id)
+                    await self.client.submit_render(
+                        job.session_id, draft, render_id=job.render_id, attribution=turn.attribution
+                    )
+            if job.status == "completed" and job.output_url:
+                status = RenderStatus(job.render_id, "completed", 100.0, job.output_url)
+            else:
+
+                async def on_progress(st: RenderStatus) -> None:
+                    nonlocal job
+                    job = await self._record(job, st)
+                    await self._show(turn, progress, st)
+
+                status = await self.client.wait_render(
+                    job.render_id, attribution=turn.attribution, on_progress=on_progress, poll=self.poll
+                )
+        except NemoTimeoutError:
+            await progress.finish(t("render_timeout", turn.lang))
+            return
+        if status.status != "completed":
+            if status.cancelled:
+                await self.store.save_render(job.with_changes(status="cancelled"))
+                await progress.finish(t("render_cancelled", turn.lang))
+                return
+            if job.attempt == 1:
+                await self.store.save_render(job.with_changes(status="failed", error=status.error))
+                log.info("render %s failed while we were away; trying once more", job.render_id)
+                await self.export(turn, draft)
+                return
+            await self.store.save_render(job.with_changes(status="failed", error=status.error))
+            await progress.finish(t("render_failed", turn.lang, error=(status.error or "render failed")[:200]))
+            return
+        url = status.output_url
+        outcome = RenderOutcome(
+            render_id=job.render_id,
+            download_url=url or self.client.fallback_download_url(job.render_id),
+            needs_auth=url is None or url == self.client.fallback_download_url(job.render_id),
+            size=status.size,
+            duration_s=status.duration_s,
+            attempts=job.attempt,
+        )
+        await self._deliver(turn, job, outcome, draft, progress)
+
+    # ------------------------------------------------------------------ delivery
+
+    async def project_link(self, turn: Turn) -> str | None:
+        """The web-editor claim link of the conversation's project, or ``None`` when unavailable."""
+        if not turn.conv.session_id or not turn.conv.task_id:
+            return None
+        try:
+            return await self.client.claim_link(turn.conv.task_id, turn.conv.session_id, attribution=turn.attribution)
+        except NemoError as exc:
+            log.warning("claim link failed for %s: %r", turn.conv.key, exc)
+            return None
+
+    async def _download(self, turn: Turn, outcome: RenderOutcome, path: Path, limit: int) -> int | None:
+        """Download with up to 3 attempts (an output download is an idempotent GET)."""
+        for attempt in range(3):
+            try:
+                return await self.client.download(
+                    outcome.download_url, path, needs_auth=outcome.needs_auth, max_bytes=limit,
+                    attribution=turn.attribution,
+                )
+            except NemoError as exc:
+                if attempt == 2:
+                    raise
+                log.warning("download of %s failed (%r); retrying", outcome.render_id, exc)
+                await asyncio.sleep(0.5 * (attempt + 1))
+        return None  # pragma: no cover - the loop returns or raises
+
+    async def _deliver(
+        self, turn: Turn, job: RenderJob, outcome: RenderOutcome, draft: dict[str, Any], progress: ProgressMessage
+    ) -> None:
+        job = job.with_changes(status="completed", progress=100.0, output_url=outcome.download_url)
+        await self.store.save_render(job)
+        meta = draft.get("m") if isinstance(draft.get("m"), dict) else {}
+        width, height = int(meta.get("width") or 1920), int(meta.get("height") or 1080)
+        duration_ms = float(outcome.duration_s * 1000 if outcome.duration_s else draft.get("d") or 0)
+        link = await self.project_link(turn)
+        link_line = "\n" + t("project_link", turn.lang, url=link) if link else ""
+        limit = turn.channel.limits.max_upload_bytes
+        work = Path(tempfile.mkdtemp(prefix="nemobot-render-", dir=self.work_dir))
+        try:
+            name = f"nemovideo-{outcome.render_id.removeprefix('render_')[:12]}.mp4"
+            path = work / name
+            size = await self._download(turn, outcome, path, limit)
+            details = f"{width}x{height}, {timeline.fmt_seconds(duration_ms)} s"
+            done = t("render_done", turn.lang, elapsed=fmt_elapsed(progress.elapsed_s))
+            if size is not None:
+                details += f", {fmt_size(size)}"
+                caption = t("render_ready_file", turn.lang, details=details) + link_line
+                await progress.finish(done)
+                video = OutgoingVideo(
+                    path, name, size, duration_s=duration_ms / 1000 if duration_ms else None, width=width, height=height
+                )
+                await turn.channel.send_file(video, caption=caption[: turn.channel.limits.max_caption_chars])
+                delivered_as = "file"
+            else:
+                big, lim = fmt_size(outcome.size or limit + 1), fmt_size(limit)
+                if outcome.needs_auth:
+                    text = t("render_ready_web", turn.lang, details=details, size=big, limit=lim,
+                             url=link or self.client.web_url)
+                else:
+                    text = t("render_ready_link", turn.lang, details=details, size=big, limit=lim,
+                             url=outcome.download_url) + link_line
+                await progress.finish(done)
+                await say(turn.channel, text)
+                delivered_as = "link"
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        await self.store.save_render(job.with_changes(status="delivered", delivered=True, delivered_as=delivered_as))

@@ -1,0 +1,67 @@
+"""One message being handled, and how the engine writes to a channel."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+from bot.boundary import Button, ChannelError, IncomingMessage, Reply, ReplyChannel, SentRef
+from bot.nemo.models import Attribution
+from bot.profiles import SkillProfile, get_profile
+from store.base import Conversation
+
+
+@dataclass
+class Turn:
+    """Everything one message's handling needs."""
+
+    msg: IncomingMessage
+    channel: ReplyChannel
+    conv: Conversation
+    lang: str
+
+    @property
+    def profile(self) -> SkillProfile:
+        return get_profile(self.conv.skill)
+
+    @property
+    def attribution(self) -> Attribution:
+        return Attribution(self.profile.name, self.profile.version, self.msg.conversation.platform)
+
+
+async def say(channel: ReplyChannel, text: str, *, buttons: tuple[Button, ...] = ()) -> SentRef | None:
+    """Send ``text``, split at the channel's message limit on line breaks; buttons on the last part.
+
+    Chat failures are swallowed (logged by the adapter): a reply that cannot be posted must
+    not break the conversation.
+    """
+    chunks = split_message(text, channel.limits.max_message_chars)
+    ref: SentRef | None = None
+    for i, chunk in enumerate(chunks):
+        with contextlib.suppress(ChannelError):
+            ref = await channel.send(Reply(chunk, buttons=buttons if i == len(chunks) - 1 else ()))
+    return ref
+
+
+def split_message(text: str, limit: int) -> list[str]:
+    """Split ``text`` into parts of at most ``limit`` characters, preferring line breaks.
+
+    Args:
+        text: The message.
+        limit: The platform limit (Telegram 4096, Discord 2000 characters).
+
+    Returns:
+        One or more non-empty parts (``[""]`` never: an empty text gives ``["…"]``).
+    """
+    text = text.strip() or "…"
+    parts: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        if cut < limit // 2:
+            cut = text.rfind(" ", 0, limit)
+        if cut < limit // 2:
+            cut = limit
+        parts.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    parts.append(text)
+    return [p for p in parts if p]
