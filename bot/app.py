@@ -73,6 +73,7 @@ async def open_runtime(settings: Settings, *, platform: str = "console") -> Asyn
         )
         stack.push_async_callback(client.close)
         engine = ConversationEngine(client, store, settings)
+        stack.push_async_callback(engine.aclose)
         yield Runtime(settings, store, client, engine)
 
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -21,7 +22,9 @@ from bot.boundary import (
     Attachment,
     Button,
     ChannelError,
+    ConversationKey,
     IncomingMessage,
+    Reply,
     ReplyChannel,
     SentRef,
 )
@@ -45,7 +48,7 @@ from bot.nemo.errors import (
 from bot.nemo.events import AgentError, StateChanged, TextAnswer, ToolCall
 from bot.profiles import PROFILES
 from bot.progress import ProgressMessage, stage_for_tool
-from bot.renders import RenderTracker
+from bot.renders import RESUMABLE, RenderTracker
 from bot.settings import Settings
 from bot.turn import Turn, say
 from bot.texts import ACCEPTED_FORMATS, FORMATS_LINE, fmt_elapsed, fmt_size, lang_of, session_language, t
@@ -96,6 +99,7 @@ class ConversationEngine:
         self.work_dir = work_dir
         self.renders = RenderTracker(client, store, settings, work_dir=work_dir)
         self._slots: dict[str, _Slot] = {}
+        self._background: set[asyncio.Task[None]] = set()
         self._claims = 0
         self._conv_locks: dict[str, asyncio.Lock] = {}
 
@@ -118,20 +122,26 @@ class ConversationEngine:
             slot.queue.append((msg, channel, intent))
             await self._say(channel, t("queued", lang_of(msg.locale)))
             return
+        await self._occupy(slot, self._guarded(msg, channel, intent), msg.conversation)
+
+    async def _occupy(self, slot: _Slot, first: Coroutine[Any, Any, None], label: object) -> None:
+        """Run ``first`` in the conversation's slot, then everything queued behind it, in order."""
         slot.busy = True
         try:
-            await self._run_in_slot(slot, msg, channel, intent)
+            await self._run_in_slot(slot, first, label)
             while slot.queue:
                 queued_msg, queued_channel, queued_intent = slot.queue.popleft()
-                await self._run_in_slot(slot, queued_msg, queued_channel, queued_intent)
+                await self._run_in_slot(
+                    slot, self._guarded(queued_msg, queued_channel, queued_intent), queued_msg.conversation
+                )
         finally:
             slot.busy = False
             slot.current = None
 
-    async def _run_in_slot(self, slot: _Slot, msg: IncomingMessage, channel: ReplyChannel, intent: Intent) -> None:
-        """Run one message as a task /cancel can stop; an outer cancellation still propagates."""
+    async def _run_in_slot(self, slot: _Slot, work: Coroutine[Any, Any, None], label: object) -> None:
+        """Run one piece of work as a task /cancel can stop; an outer cancellation still propagates."""
         slot.cancelled = False
-        slot.current = asyncio.create_task(self._guarded(msg, channel, intent), name=f"conversation-{msg.conversation}")
+        slot.current = asyncio.create_task(work, name=f"conversation-{label}")
         try:
             await asyncio.shield(slot.current)
         except asyncio.CancelledError:
@@ -155,6 +165,102 @@ class ConversationEngine:
         with contextlib.suppress(asyncio.CancelledError):
             await slot.current
         await self._say(turn.channel, t("cancelled", turn.lang, dropped=dropped))
+
+    async def resume(self, platform: str, channel_for: Callable[[str], Awaitable[ReplyChannel | None]]) -> int:
+        """Pick up what a previous process of this platform left unfinished.
+
+        Every undelivered render job is resumed (polling goes on, the same status message is
+        edited, the video is delivered once); every agent run cut off by the restart is
+        reported from the session state and never re-sent. Runs in the background, in each
+        conversation's slot, so new messages queue behind it.
+
+        Args:
+            platform: ``telegram`` or ``discord``: only that platform's conversations.
+            channel_for: The adapter's way to reach a conversation by its key, or ``None``.
+
+        Returns:
+            How many jobs and runs were picked up.
+        """
+        picked = 0
+        for job in await self.store.list_renders(undelivered=True):
+            if job.status not in RESUMABLE or not job.conversation_key.startswith(f"{platform}:"):
+                continue
+            turn = await self._turn_for(job.conversation_key, channel_for)
+            if turn is not None:
+                self._background_in_slot(turn, self.renders.resume(turn, job))
+                picked += 1
+        for conv in await self.store.list_conversations(prefix=f"{platform}:"):
+            if isinstance(conv.data.get("run"), dict):
+                turn = await self._turn_for(conv.key, channel_for)
+                if turn is not None:
+                    self._background_in_slot(turn, self._report_cut_off_run(turn))
+                    picked += 1
+        if picked:
+            log.info("resuming %d unfinished job(s) on %s", picked, platform)
+        return picked
+
+    async def _turn_for(self, key: str, channel_for: Callable[[str], Awaitable[ReplyChannel | None]]) -> Turn | None:
+        conv = await self.store.get_conversation(key)
+        if conv is None:
+            return None
+        try:
+            channel = await channel_for(key)
+        except Exception:  # noqa: BLE001 - a conversation we cannot reach is skipped, not fatal
+            log.exception("cannot reach conversation %s to resume it", key)
+            return None
+        if channel is None:
+            return None
+        platform, _, chat = key.partition(":")
+        msg = IncomingMessage(conversation=ConversationKey(platform=platform, chat_id=chat), sender="nemobot")
+        return Turn(msg, channel, conv, lang_of(conv.language))
+
+    def _background_in_slot(self, turn: Turn, work: Coroutine[Any, Any, None]) -> None:
+        slot = self._slots.setdefault(turn.conv.key, _Slot())
+
+        async def guarded() -> None:
+            try:
+                await work
+            except NemoError as exc:
+                log.warning("resuming %s failed: %r", turn.conv.key, exc)
+                await self._say(turn.channel, self._error_text(exc, turn.lang))
+            except Exception:  # noqa: BLE001 - the one error boundary for resumed work
+                log.exception("resuming %s failed", turn.conv.key)
+                await self._say(turn.channel, t("internal_error", turn.lang))
+
+        task = asyncio.create_task(self._occupy(slot, guarded(), turn.conv.key), name=f"resume-{turn.conv.key}")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _report_cut_off_run(self, turn: Turn) -> None:
+        """A run cut off by a restart: report what changed (or that nothing did); never re-send."""
+        marker = turn.conv.data.get("run") or {}
+        sid = turn.conv.session_id
+        before = marker.get("before") if isinstance(marker.get("before"), dict) else {}
+        request = str(marker.get("text") or "")
+        try:
+            after = (await self.client.state(sid, attribution=turn.attribution)).draft if sid else {}
+        finally:
+            await self._update_data(turn, run=None)
+        ref = marker.get("ref")
+        if isinstance(ref, str) and ref:
+            with contextlib.suppress(ChannelError):
+                await turn.channel.edit(SentRef(ref), Reply(t("interrupted", turn.lang)))
+        changes = timeline.diff(before, after)
+        if changes:
+            text = t("run_interrupted_changed", turn.lang, request=request[:100],
+                     changes="\n".join(f"• {c}" for c in changes))
+        else:
+            text = t("run_interrupted_nothing", turn.lang, request=request[:100])
+        await self._say(turn.channel, text, buttons=ANSWER_BUTTONS)
+
+    async def aclose(self) -> None:
+        """Stop background work (resumed jobs) and in-flight conversations. Idempotent."""
+        tasks = list(self._background) + [
+            slot.current for slot in self._slots.values() if slot.current is not None and not slot.current.done()
+        ]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def claim_event(self, platform: str, kind: str, event_id: str) -> bool:
         """True the first time a platform event is seen (``telegram``, ``update``, ``"123"``).
@@ -266,6 +372,20 @@ class ConversationEngine:
                 log.info("conversation %s -> new session %s", fresh.key, info.session_id)
             turn.conv = fresh
             return fresh
+
+    async def _update_data(self, turn: Turn, **values: Any) -> None:
+        """Set (or with ``None`` remove) keys of the conversation's ``data``, under its lock."""
+        async with self._lock(turn.conv.key):
+            conv = await self.store.get_conversation(turn.conv.key) or turn.conv
+            data = dict(conv.data)
+            for key, value in values.items():
+                if value is None:
+                    data.pop(key, None)
+                else:
+                    data[key] = value
+            conv = conv.with_changes(data=data)
+            await self.store.save_conversation(conv)
+            turn.conv = conv
 
     async def _replace_lost_session(self, turn: Turn) -> None:
         """Code 1002: start a new session and tell the user the old timeline is gone."""
@@ -442,6 +562,22 @@ class ConversationEngine:
             return
         progress = self._progress(turn)
         await progress.start()
+        marker = {"text": text[:300], "before": before, "ref": progress.ref.id if progress.ref else None}
+        await self._update_data(turn, run=marker)
+        keep_marker = False
+        try:
+            await self._agent_run(turn, text, before, progress)
+        except asyncio.CancelledError:
+            slot = self._slots.get(turn.conv.key)
+            keep_marker = not (slot and slot.cancelled)  # shutdown: report the cut-off run after the restart
+            raise
+        finally:
+            if not keep_marker:
+                await asyncio.shield(self._update_data(turn, run=None))
+
+    async def _agent_run(self, turn: Turn, text: str, before: dict[str, Any], progress: ProgressMessage) -> None:
+        sid = turn.conv.session_id
+        assert sid is not None
         answers: list[str] = []
         error: AgentError | None = None
         changed = False
@@ -581,7 +717,8 @@ class ConversationEngine:
                 await self._say(turn.channel, t("render_busy", turn.lang))
                 return
 
-        await self.renders.export(turn, draft)
+        slot = self._slots.get(turn.conv.key)
+        await self.renders.export(turn, draft, cancelled_by_user=lambda: bool(slot and slot.cancelled))
 
     # ------------------------------------------------------------------ output
 

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from store.base import RenderJob, Store
 
 log = logging.getLogger(__name__)
 
-ACTIVE = frozenset({"submitting", "pending", "processing", "completed"})
+RESUMABLE = frozenset({"submitting", "pending", "processing", "completed"})
 """Statuses of jobs that still owe the user a video."""
 
 
@@ -65,11 +66,19 @@ class RenderTracker:
 
     # ------------------------------------------------------------------ export
 
-    async def export(self, turn: Turn, draft: dict[str, Any]) -> None:
+    async def export(
+        self, turn: Turn, draft: dict[str, Any], *, cancelled_by_user: Callable[[], bool] = lambda: True
+    ) -> None:
         """Render ``draft`` (already checked ready) and deliver it (contract section 5).
 
+        Args:
+            turn: The conversation.
+            draft: The draft to render.
+            cancelled_by_user: Tells a ``/cancel`` (cancel the render) from a shutdown (leave
+                the job to be resumed by the next process).
+
         Raises:
-            asyncio.CancelledError: ``/cancel``; the render is cancelled first (endpoint 10).
+            asyncio.CancelledError: ``/cancel`` or shutdown.
         """
         sid = turn.conv.session_id
         assert sid is not None
@@ -110,7 +119,8 @@ class RenderTracker:
             await progress.finish(t("render_timeout", turn.lang))
             return
         except asyncio.CancelledError:
-            await asyncio.shield(self._cancel(turn, job, progress))
+            if cancelled_by_user():
+                await asyncio.shield(self._cancel(turn, job, progress))
             raise
         assert job is not None
         await self._deliver(turn, job, outcome, draft, progress)

@@ -53,6 +53,9 @@ _EN: dict[str, str] = {
     "cancelled": "⏹️ Stopped. {dropped} queued message(s) dropped. An edit the editor already started may still land; check /status.",
     "run_cancelled": "⏹️ Stopped waiting for the editor.",
     "render_cancelled": "⏹️ Render cancelled.",
+    "interrupted": "⚠️ Interrupted by a restart of the bot.",
+    "run_interrupted_changed": "I restarted while working on \"{request}\". I did not send it again; the editor got this far:\n{changes}",
+    "run_interrupted_nothing": "I restarted while working on \"{request}\" and nothing changed in the timeline. I did not send it again: send it once more if you want me to retry.",
     "upload_how": "Send the clip as an attachment (video, image or audio) and I'll add it to the project. I accept {formats}.",
     "uploaded": "📥 Added {files}.",
     "upload_next": "Now tell me what to do, e.g. \"{example}\".",
@@ -131,6 +134,9 @@ _ZH: dict[str, str] = {
     "cancelled": "⏹️ 已停止，丢弃了 {dropped} 条排队消息。编辑器已开始的修改可能仍会生效，请用 /status 查看。",
     "run_cancelled": "⏹️ 已停止等待编辑器。",
     "render_cancelled": "⏹️ 渲染已取消。",
+    "interrupted": "⚠️ 机器人重启，任务被中断。",
+    "run_interrupted_changed": "处理“{request}”时我重启了。我没有重新发送；编辑器已完成：\n{changes}",
+    "run_interrupted_nothing": "处理“{request}”时我重启了，时间线没有变化。我没有重新发送：如需重试请再发一次。",
     "upload_how": "把视频（或图片、音频）作为附件发给我，我会加入项目。支持：{formats}。",
     "help": (
         "🎬 {title}：{summary}\n\n可以这样说：\n{examples}\n\n提示：\n{tips}\n\n"

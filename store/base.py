@@ -129,6 +129,9 @@ class Store(Protocol):
     async def save_conversation(self, conversation: Conversation) -> None:
         """Insert or replace a conversation."""
 
+    async def list_conversations(self, *, prefix: str = "") -> list[Conversation]:
+        """Conversations whose key starts with ``prefix`` (e.g. ``telegram:``), oldest first."""
+
     async def claim_event(self, key: str) -> bool:
         """Record an incoming event id; True the first time, False for a redelivery."""
 

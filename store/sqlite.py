@@ -161,8 +161,18 @@ class SQLiteStore:
     async def get_conversation(self, key: str) -> Conversation | None:
         async with self._conn.execute("SELECT * FROM conversations WHERE key = ?", (key,)) as cur:
             row = await cur.fetchone()
-        if row is None:
-            return None
+        return self._conversation(row) if row is not None else None
+
+    async def list_conversations(self, *, prefix: str = "") -> list[Conversation]:
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        async with self._conn.execute(
+            "SELECT * FROM conversations WHERE key LIKE ? ESCAPE '\\' ORDER BY created_at, rowid", (escaped + "%",)
+        ) as cur:
+            rows = await cur.fetchall()
+        return [self._conversation(r) for r in rows]
+
+    @staticmethod
+    def _conversation(row: aiosqlite.Row) -> Conversation:
         return Conversation(
             key=row["key"],
             skill=row["skill"],

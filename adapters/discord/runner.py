@@ -202,6 +202,7 @@ class DiscordAdapter:
                 self._runner.result()  # raises the connection error
             raise TimeoutError("Discord gateway not ready in time")
         log.info("Discord connected as %s", self.client.user)
+        await self.engine.resume(PLATFORM, self.channel_for_key)
 
     async def stop(self) -> None:
         """Close the gateway and HTTP sessions. Idempotent."""
@@ -244,6 +245,22 @@ class DiscordAdapter:
 
     def _view(self, buttons: tuple[Button, ...], lang: str) -> discord.ui.View | None:
         return ControlsView(self, buttons, lang) if buttons else None
+
+    async def channel_for_key(self, key: str) -> DiscordChannel | None:
+        """The channel of a conversation key (``discord:<guild>/<channel>[/<thread>]`` or
+        ``discord:dm/<channel>``), for resumed work."""
+        platform, _, rest = key.partition(":")
+        parts = rest.split("/")
+        if platform != PLATFORM or len(parts) < 2:
+            return None
+        channel_id = int(parts[-1])
+        target = self.client.get_channel(channel_id)
+        if target is None:
+            try:
+                target = await self.client.fetch_channel(channel_id)
+            except discord.HTTPException:
+                return None
+        return self._channel_for(target, "en")
 
     def _channel_for(self, target: Any, lang: str) -> DiscordChannel:
         guild = getattr(target, "guild", None)

@@ -113,6 +113,7 @@ class TelegramAdapter:
             log.info("Telegram long polling started as @%s", self.app.bot.username)
         await self.app.start()
         self._started = True
+        await self.engine.resume(PLATFORM, self.channel_for_key)
 
     async def stop(self) -> None:
         """The reverse of :meth:`start`; in-flight conversations are cancelled. Idempotent."""
@@ -124,9 +125,10 @@ class TelegramAdapter:
             await updater.stop()
         if self.app.running:
             await self.app.stop()
-        for task in list(self._tasks) + [t for t in self._album_timers.values() if isinstance(t, asyncio.Task)]:
+        pending = list(self._tasks) + [x for x in self._album_timers.values() if isinstance(x, asyncio.Task)]
+        for task in pending:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*pending, return_exceptions=True)
         await self.pacer.close()
         await self.downloads.close()
         await self.app.shutdown()
@@ -249,6 +251,14 @@ class TelegramAdapter:
         action = ChatAction.UPLOAD_VIDEO if intent.kind is IntentKind.EXPORT else ChatAction.TYPING
         async with self._chat_action(chat_id, thread_id, action):
             await self.engine.handle(incoming, channel)
+
+    async def channel_for_key(self, key: str) -> TelegramChannel | None:
+        """The channel of a conversation key (``telegram:<chat>[/<topic>]``), for resumed work."""
+        platform, _, rest = key.partition(":")
+        if platform != PLATFORM or not rest:
+            return None
+        chat, _, thread = rest.partition("/")
+        return self._channel(int(chat), int(thread) if thread else None, "en")
 
     def _channel(self, chat_id: int, thread_id: int | None, lang: str) -> TelegramChannel:
         return TelegramChannel(self.app.bot, chat_id, thread_id, self.pacer, local_mode=self.local_mode, lang=lang)

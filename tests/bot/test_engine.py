@@ -389,3 +389,75 @@ async def test_cancel_during_an_export_cancels_the_render(runtime, emulator, cha
     assert job.status == "cancelled" and not job.delivered
     assert emulator.state.renders[job.render_id].status in {"failed", "cancelled"}
     assert "⏹️ Render cancelled." in channel.texts() and not channel.files
+
+
+async def test_render_resumes_after_a_restart_and_is_delivered_once(emulator, settings, tmp_path):
+    from bot.app import open_runtime
+
+    channel = RecordingChannel(keep_dir=tmp_path / "delivered")
+    emulator.config.render_pending_s = 1.5
+    async with open_runtime(settings) as rt:
+        await rt.engine.handle(msg("", BIKES), channel)
+        await rt.engine.handle(msg("add background music"), channel)
+        export = asyncio.create_task(rt.engine.handle(msg("/export"), channel))
+        while not await rt.store.list_renders():
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.2)
+    # the process is gone (runtime closed mid-render); the render goes on at NemoVideo
+    assert export.done() and not channel.files
+    [job] = await _jobs(settings)
+    assert job.status in {"submitting", "pending"} and not job.delivered
+    status_ref = job.status_message
+
+    async def channel_for(key):
+        return channel if key == str(KEY) else None
+
+    async with open_runtime(settings) as rt:
+        assert await rt.engine.resume("console", channel_for) == 1
+        while rt.engine._background:
+            await asyncio.sleep(0.05)
+        assert await rt.engine.resume("console", channel_for) == 0  # delivered: nothing left
+    assert len(channel.files) == 1
+    [job] = await _jobs(settings)
+    assert job.delivered and job.status == "delivered" and job.status_message == status_ref
+    assert channel.messages[status_ref].startswith("✅ Rendered in")  # the same status message ended as done
+    assert len(emulator.state.renders) == 1  # not submitted twice
+
+
+async def test_run_cut_off_by_a_restart_is_reported_not_resent(emulator, settings, tmp_path):
+    from bot.app import open_runtime
+
+    channel = RecordingChannel()
+    async with open_runtime(settings) as rt:
+        await rt.engine.handle(msg("", BUNNY), channel)
+        emulator.config.step_delay_s = 0.3
+        run = asyncio.create_task(rt.engine.handle(msg("add a ranked leaderboard overlay showing the top performers"), channel))
+        while not any(t.startswith(("🎬", "🔍")) for t in channel.texts()):
+            await asyncio.sleep(0.02)
+    assert run.done()
+    await emulator.state.idle()  # NemoVideo finishes the edit on its own
+
+    async def channel_for(key):
+        return channel
+
+    async with open_runtime(settings) as rt:
+        assert await rt.engine.resume("console", channel_for) == 1
+        while rt.engine._background:
+            await asyncio.sleep(0.05)
+        conv = await rt.store.get_conversation(str(KEY))
+    assert "run" not in conv.data
+    text = channel.texts()[-1]
+    assert text.startswith('I restarted while working on "add a ranked leaderboard overlay') and "Added leaderboard" in text
+    assert "⚠️ Interrupted by a restart of the bot." in channel.texts()
+    assert emulator.state.runs_per_session[conv.session_id] == 1
+
+
+async def _jobs(settings):
+    from store import open_store
+
+    store = open_store(settings.database_url)
+    await store.open()
+    try:
+        return await store.list_renders()
+    finally:
+        await store.close()

@@ -42,6 +42,13 @@ class TestStoreContract:
         assert (again.session_id, again.task_id, again.created_at) == ("s1", "t1", conv.created_at)
         assert again.updated_at >= conv.updated_at
 
+    async def test_list_conversations_by_prefix(self, store):
+        for key in ("telegram:1", "discord:g/c/t", "telegram:2/5", "tele_gram:x"):
+            await store.save_conversation(Conversation(key=key, skill="game-music"))
+        assert [c.key for c in await store.list_conversations(prefix="telegram:")] == ["telegram:1", "telegram:2/5"]
+        assert len(await store.list_conversations()) == 4
+        assert await store.list_conversations(prefix="tele_") == [await store.get_conversation("tele_gram:x")]
+
     async def test_render_jobs(self, store):
         base = datetime(2026, 1, 1, tzinfo=timezone.utc)
         a = RenderJob("render_a", "telegram:1", "s1", created_at=base)
