@@ -34,6 +34,17 @@ def _parser() -> argparse.ArgumentParser:
     emu.add_argument("--port", type=int, default=8765)
     emu.add_argument("--silent-share", type=float, default=None, help="share of agent runs with no text (0-1)")
     emu.add_argument("--seed", type=int, default=None)
+    faults = emu.add_argument_group("fault injection")
+    faults.add_argument("--fault-rate", type=float, help="share of API calls answered 429/5xx (0-1)")
+    faults.add_argument("--slow-rate", type=float, help="share of API calls delayed by --slow-s")
+    faults.add_argument("--slow-s", type=float, help="delay of a slow call (s)")
+    faults.add_argument("--stall-s", type=float, help="heartbeat-only stall at the start of every run (s)")
+    faults.add_argument("--drop-stream-after", type=int, help="drop /run_sse streams after N events")
+    faults.add_argument("--token-max-calls", type=int, help="tokens expire (1001) after N calls")
+    faults.add_argument("--fail-first-render", action="store_true", default=None, help="first render per session fails")
+    faults.add_argument("--break-downloads", action="store_true", default=None, help="first output download breaks half-way")
+    faults.add_argument("--render-shape", choices=["A", "B", "C"], help="render status answer shape (contract 5)")
+    faults.add_argument("--heartbeat-style", choices=["json", "empty", "comment"], help="SSE heartbeat form")
 
     sub.add_parser("run", help="start the platform adapters whose tokens are set (Telegram, Discord)")
     return parser
@@ -67,11 +78,9 @@ def _emulator(args: argparse.Namespace) -> int:
     from emulator.config import EmulatorConfig
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    overrides = {}
-    if args.silent_share is not None:
-        overrides["silent_share"] = args.silent_share
-    if args.seed is not None:
-        overrides["seed"] = args.seed
+    names = ("silent_share", "seed", "fault_rate", "slow_rate", "slow_s", "stall_s", "drop_stream_after",
+             "token_max_calls", "fail_first_render", "break_downloads", "render_shape", "heartbeat_style")
+    overrides = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(args.host, args.port, EmulatorConfig(**overrides)))
     return 0

@@ -109,8 +109,21 @@ def _render_error(status: int, message: str) -> _Reply:
 
 @web.middleware
 async def _errors(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
-    cfg = request.app[STATE_KEY].config
-    if cfg.rate_limit_next > 0 and (request.path.startswith("/api/") or request.path == "/run_sse"):
+    st = request.app[STATE_KEY]
+    cfg = st.config
+    api_call = request.path.startswith("/api/") or request.path == "/run_sse"
+    if api_call and cfg.slow_rate and st.fault_rng.random() < cfg.slow_rate:
+        st.faults["slow"] = st.faults.get("slow", 0) + 1
+        await asyncio.sleep(cfg.slow_s)
+    if api_call and cfg.fault_rate and st.fault_rng.random() < cfg.fault_rate:
+        status = st.fault_rng.choice(cfg.fault_statuses)
+        st.faults[str(status)] = st.faults.get(str(status), 0) + 1
+        await _drain(request)
+        resp = _envelope(status, "injected failure", status=status)
+        if status == 429:
+            resp.headers["Retry-After"] = str(cfg.rate_limit_retry_after_s)
+        return resp
+    if cfg.rate_limit_next > 0 and api_call:
         cfg.rate_limit_next -= 1
         resp = _envelope(429, "too many requests", status=429)
         resp.headers["Retry-After"] = str(cfg.rate_limit_retry_after_s)
@@ -635,6 +648,8 @@ async def _run_job(
                 score_cache=st.score_cache,
                 to_thread=st.to_thread,
             )
+            if cfg.stall_s:
+                await _with_heartbeats(st, stream, asyncio.sleep(cfg.stall_s))
             gen = agent.run(intent, ctx)
             changed = False
             while True:
@@ -915,8 +930,20 @@ async def render_cancel(request: web.Request) -> web.Response:
     return web.json_response({"success": True, "data": {"id": rec.id, "status": rec.status, "error": rec.error}})
 
 
-def _mp4_response(rec: RenderRecord) -> web.FileResponse:
+async def _mp4_response(request: web.Request, rec: RenderRecord) -> web.StreamResponse:
     assert rec.output_path is not None
+    st = _state(request)
+    if st.config.break_downloads and rec.id not in st.broken_downloads:
+        st.broken_downloads.add(rec.id)
+        st.faults["broken_download"] = st.faults.get("broken_download", 0) + 1
+        size = rec.output_path.stat().st_size
+        resp = web.StreamResponse(headers={"Content-Type": "video/mp4", "Content-Length": str(size)})
+        await resp.prepare(request)
+        with open(rec.output_path, "rb") as fh:
+            await resp.write(fh.read(size // 2))
+        if request.transport is not None:
+            request.transport.close()  # half the promised bytes, then the connection drops
+        return resp
     return web.FileResponse(
         rec.output_path,
         headers={"Content-Type": "video/mp4", "Content-Disposition": f'attachment; filename="{rec.id}.mp4"'},
@@ -929,7 +956,7 @@ async def render_download(request: web.Request) -> web.StreamResponse:
     rec = _render_or_404(request, user)
     if rec.status != "completed" or rec.output_path is None or not rec.output_path.is_file():
         raise _render_error(409, f"render not completed (status {rec.status})")
-    return _mp4_response(rec)
+    return await _mp4_response(request, rec)
 
 
 async def render_file(request: web.Request) -> web.StreamResponse:
@@ -938,7 +965,7 @@ async def render_file(request: web.Request) -> web.StreamResponse:
     rec = _state(request).renders.get(name[: -len(".mp4")] if name.endswith(".mp4") else "")
     if rec is None or rec.status != "completed" or rec.output_path is None or not rec.output_path.is_file():
         raise web.HTTPNotFound()
-    return _mp4_response(rec)
+    return await _mp4_response(request, rec)
 
 
 # --------------------------------------------------------------------------- app and server

@@ -79,6 +79,15 @@ class EmulatorConfig(BaseModel):
         rate_limit_next: The next this many API calls (``/api/...`` and ``/run_sse``, not the
             media files) get HTTP 429 ``{"code":429,...}`` with ``Retry-After``; counts down.
         rate_limit_retry_after_s: The ``Retry-After`` value of those answers, whole seconds.
+        fault_rate: Share of API calls (``/api/...`` and ``/run_sse``) answered with an
+            injected failure, one of ``fault_statuses`` (429 carries ``Retry-After``).
+        fault_statuses: The HTTP statuses injected failures use.
+        slow_rate: Share of API calls delayed by ``slow_s`` seconds before they are handled.
+        slow_s: The delay of a slow call.
+        stall_s: Every agent run sends only heartbeats for this long before its work (a
+            heartbeat-only stall).
+        break_downloads: The first download of every render output (``outputUrl`` or the
+            download endpoint) breaks off half-way.
     """
 
     model_config = ConfigDict(validate_assignment=True, extra="forbid")
@@ -120,3 +129,11 @@ class EmulatorConfig(BaseModel):
     # throttling
     rate_limit_next: int = Field(default=0, ge=0)
     rate_limit_retry_after_s: int = Field(default=1, ge=0)
+
+    # fault injection (seeded by ``seed``; ``faults`` counts what was injected)
+    fault_rate: float = Field(default=0.0, ge=0, le=1)
+    fault_statuses: tuple[int, ...] = (429, 500, 502, 503)
+    slow_rate: float = Field(default=0.0, ge=0, le=1)
+    slow_s: float = Field(default=0.5, ge=0)
+    stall_s: float = Field(default=0.0, ge=0)
+    break_downloads: bool = False

@@ -12,6 +12,7 @@ import concurrent.futures
 import copy
 import functools
 import logging
+import random
 import secrets
 import shutil
 import threading
@@ -214,6 +215,9 @@ class EmulatorState:
         self.sessions: dict[str, Session] = {}
         self.uploads: list[UploadRecord] = []
         self.upload_calls = 0
+        self.faults: dict[str, int] = {}
+        self.fault_rng = random.Random(f"faults:{config.seed}")
+        self.broken_downloads: set[str] = set()
         self.renders: dict[str, RenderRecord] = {}
         self.runs_per_session: dict[str, int] = {}
         self.render_attempts: dict[str, int] = {}
