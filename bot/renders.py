@@ -122,6 +122,16 @@ class RenderTracker:
             if cancelled_by_user():
                 await asyncio.shield(self._cancel(turn, job, progress))
             raise
+        except NemoError as exc:
+            if job is None:
+                raise  # nothing was submitted
+            # a backend hiccup while submitting or polling: the render may well exist and
+            # finish, so follow it up once as after a restart before giving up on it
+            log.warning("export of %s interrupted (%r); following the render up", job.render_id, exc)
+            await asyncio.sleep(self.settings.render_poll_initial_s)
+            latest = await self.store.get_render(job.render_id) or job
+            await self.resume(turn, latest)
+            return
         assert job is not None
         await self._deliver(turn, job, outcome, draft, progress)
 
@@ -150,6 +160,19 @@ class RenderTracker:
     # ------------------------------------------------------------------ resume
 
     async def resume(self, turn: Turn, job: RenderJob) -> None:
+        """Finish a job a previous process left behind, editing its status message.
+
+        Whatever happens, the job ends in a final state: delivered, failed or cancelled.
+        """
+        try:
+            await self._resume(turn, job)
+        except NemoError as exc:
+            latest = await self.store.get_render(job.render_id) or job
+            if not latest.delivered and latest.status in RESUMABLE:
+                await self.store.save_render(latest.with_changes(status="failed", error=exc.message[:500]))
+            raise
+
+    async def _resume(self, turn: Turn, job: RenderJob) -> None:
         """Finish a job a previous process left behind, editing its status message.
 
         ``submitting``: the render id was never confirmed; it is submitted (same id) only
