@@ -120,6 +120,7 @@ class ConversationEngine:
         slot = self._slots.setdefault(key, _Slot())
         if slot.busy:
             slot.queue.append((msg, channel, intent))
+            await self._persist_queue(key, slot)
             await self._say(channel, t("queued", lang_of(msg.locale)))
             return
         await self._occupy(slot, self._guarded(msg, channel, intent), msg.conversation)
@@ -131,6 +132,7 @@ class ConversationEngine:
             await self._run_in_slot(slot, first, label)
             while slot.queue:
                 queued_msg, queued_channel, queued_intent = slot.queue.popleft()
+                await self._persist_queue(str(queued_msg.conversation), slot)
                 await self._run_in_slot(
                     slot, self._guarded(queued_msg, queued_channel, queued_intent), queued_msg.conversation
                 )
@@ -160,6 +162,7 @@ class ConversationEngine:
             return
         dropped = len(slot.queue)
         slot.queue.clear()
+        await self._persist_queue(turn.conv.key, slot)
         slot.cancelled = True
         slot.current.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -190,11 +193,18 @@ class ConversationEngine:
                 self._background_in_slot(turn, self.renders.resume(turn, job))
                 picked += 1
         for conv in await self.store.list_conversations(prefix=f"{platform}:"):
-            if isinstance(conv.data.get("run"), dict):
-                turn = await self._turn_for(conv.key, channel_for)
-                if turn is not None:
-                    self._background_in_slot(turn, self._report_cut_off_run(turn))
-                    picked += 1
+            run, queue = conv.data.get("run"), conv.data.get("queue")
+            if not isinstance(run, dict) and not queue:
+                continue
+            turn = await self._turn_for(conv.key, channel_for)
+            if turn is None:
+                continue
+            if isinstance(run, dict):
+                self._background_in_slot(turn, self._report_cut_off_run(turn))
+                picked += 1
+            if isinstance(queue, list) and queue:
+                self._background_in_slot(turn, self._replay_queue(turn, queue))
+                picked += len(queue)
         if picked:
             log.info("resuming %d unfinished job(s) on %s", picked, platform)
         return picked
@@ -227,9 +237,66 @@ class ConversationEngine:
                 log.exception("resuming %s failed", turn.conv.key)
                 await self._say(turn.channel, t("internal_error", turn.lang))
 
-        task = asyncio.create_task(self._occupy(slot, guarded(), turn.conv.key), name=f"resume-{turn.conv.key}")
+        async def in_order() -> None:
+            while slot.busy:  # an earlier resumed job of this conversation goes first
+                await asyncio.sleep(0.05)
+            await self._occupy(slot, guarded(), turn.conv.key)
+
+        task = asyncio.create_task(in_order(), name=f"resume-{turn.conv.key}")
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    async def _persist_queue(self, key: str, slot: _Slot) -> None:
+        """Keep the conversation's queue in the store, so it survives a restart.
+
+        Text and URL attachments are kept; files the platform streams cannot be (they are
+        counted, and the user is asked to send them again after a restart).
+        """
+        items = [
+            {
+                "text": m.text,
+                "sender": m.sender,
+                "message_id": m.message_id,
+                "locale": m.locale,
+                "urls": [[a.filename, a.public_url] for a in m.attachments if a.public_url],
+                "files_lost": sum(1 for a in m.attachments if not a.public_url),
+            }
+            for m, _, _ in slot.queue
+        ]
+        async with self._lock(key):
+            conv = await self.store.get_conversation(key)
+            if conv is None or (not items and "queue" not in conv.data):
+                return
+            data = dict(conv.data)
+            if items:
+                data["queue"] = items
+            else:
+                data.pop("queue", None)
+            await self.store.save_conversation(conv.with_changes(data=data))
+
+    async def _replay_queue(self, turn: Turn, items: list[dict[str, Any]]) -> None:
+        """Handle messages that were queued when the previous process stopped, in order."""
+        async with self._lock(turn.conv.key):
+            conv = await self.store.get_conversation(turn.conv.key) or turn.conv
+            data = dict(conv.data)
+            data.pop("queue", None)
+            await self.store.save_conversation(conv.with_changes(data=data))
+        for item in items:
+            attachments = tuple(Attachment(filename=str(f), public_url=str(u)) for f, u in item.get("urls") or [])
+            msg = IncomingMessage(
+                conversation=turn.msg.conversation,
+                sender=str(item.get("sender") or ""),
+                text=str(item.get("text") or ""),
+                attachments=attachments,
+                message_id=str(item.get("message_id") or ""),
+                locale=item.get("locale"),
+            )
+            lang = lang_of(msg.locale)
+            if item.get("files_lost") and not attachments:
+                await self._say(turn.channel, t("queued_file_lost", lang))
+                if not msg.text.strip():
+                    continue
+            await self._guarded(msg, turn.channel, route(msg.text, bool(msg.attachments)))
 
     async def _report_cut_off_run(self, turn: Turn) -> None:
         """A run cut off by a restart: report what changed (or that nothing did); never re-send."""

@@ -56,6 +56,7 @@ _EN: dict[str, str] = {
     "interrupted": "⚠️ Interrupted by a restart of the bot.",
     "run_interrupted_changed": "I restarted while working on \"{request}\". I did not send it again; the editor got this far:\n{changes}",
     "run_interrupted_nothing": "I restarted while working on \"{request}\" and nothing changed in the timeline. I did not send it again: send it once more if you want me to retry.",
+    "queued_file_lost": "A file you sent while I was busy was lost when I restarted; please send it again.",
     "upload_how": "Send the clip as an attachment (video, image or audio) and I'll add it to the project. I accept {formats}.",
     "uploaded": "📥 Added {files}.",
     "upload_next": "Now tell me what to do, e.g. \"{example}\".",
@@ -137,6 +138,7 @@ _ZH: dict[str, str] = {
     "interrupted": "⚠️ 机器人重启，任务被中断。",
     "run_interrupted_changed": "处理“{request}”时我重启了。我没有重新发送；编辑器已完成：\n{changes}",
     "run_interrupted_nothing": "处理“{request}”时我重启了，时间线没有变化。我没有重新发送：如需重试请再发一次。",
+    "queued_file_lost": "我重启时丢失了你在排队期间发送的文件，请重新发送。",
     "upload_how": "把视频（或图片、音频）作为附件发给我，我会加入项目。支持：{formats}。",
     "help": (
         "🎬 {title}：{summary}\n\n可以这样说：\n{examples}\n\n提示：\n{tips}\n\n"

@@ -461,3 +461,39 @@ async def _jobs(settings):
         return await store.list_renders()
     finally:
         await store.close()
+
+
+async def test_queued_messages_survive_a_restart_in_order(emulator, settings):
+    from bot.app import open_runtime
+
+    channel = RecordingChannel()
+    async with open_runtime(settings) as rt:
+        await rt.engine.handle(msg("", BUNNY), channel)
+        emulator.config.step_delay_s = 0.3
+        run = asyncio.create_task(rt.engine.handle(msg("add a ranked leaderboard overlay showing the top performers"), channel))
+        while not rt.engine.is_busy(str(KEY)):
+            await asyncio.sleep(0.02)
+        await rt.engine.handle(msg("add background music"), channel)
+        await rt.engine.handle(msg("add title 'Encore'"), channel)
+        conv = await rt.store.get_conversation(str(KEY))
+        assert [q["text"] for q in conv.data["queue"]] == ["add background music", "add title 'Encore'"]
+    assert run.done()
+    await emulator.state.idle()
+    emulator.config.step_delay_s = 0.0
+
+    async def channel_for(key):
+        return channel
+
+    async with open_runtime(settings) as rt:
+        assert await rt.engine.resume("console", channel_for) == 3  # the cut-off run and two queued messages
+        while rt.engine._background or rt.engine.is_busy(str(KEY)):
+            await asyncio.sleep(0.05)
+        conv = await rt.store.get_conversation(str(KEY))
+        state = await rt.client.state(conv.session_id)
+    assert "queue" not in conv.data and "run" not in conv.data
+    assert emulator.state.runs_per_session[conv.session_id] == 3  # leaderboard once, then music, then title
+    kinds = {t["tt"] for t in state.draft["t"]}
+    assert kinds == {0, 1, 7}
+    texts = channel.texts()
+    report = next(i for i, t in enumerate(texts) if t.startswith("I restarted while working on"))
+    assert report < max(i for i, t in enumerate(texts) if "music" in t.lower() or "Encore" in t)
