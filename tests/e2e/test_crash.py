@@ -65,10 +65,11 @@ def clip(tmp_path) -> Path:
     return make_sample_clip(tmp_path / "clip.mp4", duration_s=1.0, width=320, height=240)
 
 
-async def test_kill_during_renders_every_video_arrives_once(emulator, tg, tmp_path, clip):
+@pytest.mark.parametrize(("how", "n"), [("SIGKILL", CONVERSATIONS), ("SIGTERM", 5)])
+async def test_stop_during_renders_every_video_arrives_once(emulator, tg, tmp_path, clip, how, n):
     env = bot_env(emulator, tg, tmp_path / "bot.db")
     log = tmp_path / "bot.log"
-    chats = [tg.private_chat(user_id=20_000 + i) for i in range(CONVERSATIONS)]
+    chats = [tg.private_chat(user_id=20_000 + i) for i in range(n)]
     first = await start_bot(env, tmp_path, log)
     try:
         for i, chat in enumerate(chats):
@@ -79,19 +80,23 @@ async def test_kill_during_renders_every_video_arrives_once(emulator, tg, tmp_pa
         emulator.config.render_pending_s = 4.0  # renders stay in flight while the bot dies
         for chat in chats:
             tg.user_text(chat, "/export")
-        await tg.wait_until(lambda: len(emulator.state.renders) == CONVERSATIONS, timeout=60)
-        first.kill()  # SIGKILL: no cleanup at all
-        await first.wait()
+        await tg.wait_until(lambda: len(emulator.state.renders) == n, timeout=60)
+        if how == "SIGKILL":
+            first.kill()  # no cleanup at all
+            await first.wait()
+        else:
+            assert await stop_bot(first) == 0  # graceful: leaves the jobs resumable
     finally:
         if first.returncode is None:
             first.kill()
             await first.wait()
-    assert not tg.calls_of("sendVideo")
+    if how == "SIGKILL":
+        assert not tg.calls_of("sendVideo")  # every video is still owed
     emulator.config.render_pending_s = 0.2
 
     second = await start_bot(env, tmp_path, log)
     try:
-        await tg.wait_until(lambda: len(tg.calls_of("sendVideo")) >= CONVERSATIONS, timeout=240)
+        await tg.wait_until(lambda: len(tg.calls_of("sendVideo")) >= n, timeout=240)
         await asyncio.sleep(1.5)  # anything duplicated would show up now
         assert await stop_bot(second) == 0
     finally:
@@ -106,10 +111,10 @@ async def test_kill_during_renders_every_video_arrives_once(emulator, tg, tmp_pa
     for chat in chats:
         status = [m for m in tg.bot_messages(chat["id"]) if m.edits and "Render" in (m.text or "")]
         assert status and status[-1].text.startswith("✅ Rendered in"), texts(tg, chat["id"])
-    assert len(emulator.state.renders) == CONVERSATIONS  # nothing rendered twice
+    assert len(emulator.state.renders) == n  # nothing rendered twice
     bot_log = log.read_text()
-    assert "Traceback" not in bot_log and "Task was destroyed" not in bot_log
-    print(f"crash test (renders): {CONVERSATIONS} exports, killed mid-render, 0 lost, 0 duplicated")
+    assert "Traceback" not in bot_log and "Task was destroyed" not in bot_log and "never awaited" not in bot_log
+    print(f"crash test (renders, {how}): {n} exports stopped mid-render, 0 lost, 0 duplicated")
 
 
 async def test_kill_during_agent_runs_nothing_is_resent(emulator, tg, tmp_path, clip):

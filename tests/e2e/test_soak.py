@@ -30,7 +30,7 @@ from tests.fakes.telegram_api import FakeTelegram
 
 pytestmark = pytest.mark.e2e
 PER_PLATFORM = 100
-ROUNDS = int(os.environ.get("NEMOBOT_SOAK_ROUNDS", "1"))  # more edit rounds per conversation: a longer soak
+ROUNDS = int(os.environ.get("NEMOBOT_SOAK_ROUNDS", "2"))  # more edit rounds per conversation: a longer soak
 CONCURRENCY = 25
 GUILD, CHANNEL = 700000000000000101, 700000000000000111
 
