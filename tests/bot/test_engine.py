@@ -497,3 +497,29 @@ async def test_queued_messages_survive_a_restart_in_order(emulator, settings):
     texts = channel.texts()
     report = next(i for i, t in enumerate(texts) if t.startswith("I restarted while working on"))
     assert report < max(i for i, t in enumerate(texts) if "music" in t.lower() or "Encore" in t)
+
+
+@pytest.mark.parametrize("backend_knows_it", [False, True])
+async def test_unconfirmed_render_is_resubmitted_only_if_unknown(runtime, emulator, backend_knows_it):
+    from store import RenderJob
+
+    channel = RecordingChannel()
+    await runtime.engine.handle(msg("", BIKES), channel)
+    await runtime.engine.handle(msg("add background music"), channel)
+    conv = await runtime.store.get_conversation(str(KEY))
+    rid = "render_crashed_before_confirmation"
+    if backend_knows_it:  # the submit reached NemoVideo, the process died before recording it
+        await runtime.client.submit_render(conv.session_id, (await runtime.client.state(conv.session_id)).draft, render_id=rid)
+    await runtime.store.save_render(RenderJob(rid, str(KEY), conv.session_id, status="submitting"))
+
+    async def channel_for(key):
+        return channel
+
+    assert await runtime.engine.resume("console", channel_for) == 1
+    while runtime.engine._background:
+        await asyncio.sleep(0.05)
+    assert len(channel.files) == 1
+    assert list(emulator.state.renders) == [rid]
+    assert emulator.state.renders[rid].attempt == 1  # submitted exactly once either way
+    job = await runtime.store.get_render(rid)
+    assert job.delivered
