@@ -37,7 +37,8 @@ async def test_edits_are_paced_and_coalesced(tg, bot):
     await asyncio.sleep(0.1)  # step 1 goes out at once: no edit in this chat yet
     for i in range(2, 6):
         await ch.edit(ref, Reply(f"step {i}", final=False))  # queued, each replacing the last
-    assert time.monotonic() - started < 0.3  # non-final edits never block the engine
+    # non-final edits never block the engine: they all returned before the interval let one out
+    assert tg.bot_messages(chat["id"])[0].edits == ["step 1"]
     await ch.edit(ref, Reply("done", final=True))  # waits until applied
     assert time.monotonic() - started >= 0.4  # one interval after step 1
     msg = tg.bot_messages(chat["id"])[0]
