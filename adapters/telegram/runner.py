@@ -158,12 +158,13 @@ class TelegramAdapter:
         message = update.message
         if message is None or message.from_user is None or message.from_user.is_bot:
             return
+        album = bool(message.media_group_id)
+        if not album and not is_for_bot(message, bot_id=self.app.bot.id, bot_username=self.app.bot.username):
+            return  # group chatter: not ours, nothing to record
         if not await self.engine.claim_event(PLATFORM, "update", str(update.update_id)):
             return
-        if message.media_group_id:
+        if album:
             self._collect_album(message)
-            return
-        if not is_for_bot(message, bot_id=self.app.bot.id, bot_username=self.app.bot.username):
             return
         await self._dispatch([message])
 
