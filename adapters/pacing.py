@@ -22,7 +22,9 @@ log = logging.getLogger(__name__)
 @dataclass
 class _Lane:
     last: float = -math.inf
-    pending: dict[int | str, tuple[Callable[[], Awaitable[object]], list[asyncio.Future[None]]]] = field(default_factory=dict)
+    pending: dict[int | str, tuple[Callable[[], Awaitable[object]], list[asyncio.Future[None]]]] = field(
+        default_factory=dict
+    )
     task: asyncio.Task[None] | None = None
 
 
@@ -40,7 +42,9 @@ class EditPacer:
         self.clock = clock
         self._lanes: dict[int | str, _Lane] = {}
 
-    async def edit(self, chat_id: int | str, message_id: int | str, do_edit: Callable[[], Awaitable[object]], *, final: bool) -> None:
+    async def edit(
+        self, chat_id: int | str, message_id: int | str, do_edit: Callable[[], Awaitable[object]], *, final: bool
+    ) -> None:
         """Queue an edit; a newer edit of the same message replaces a queued one.
 
         Non-final edits return at once; final edits wait until they are applied and raise

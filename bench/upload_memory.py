@@ -70,8 +70,23 @@ def make_video(path: Path, size_mb: int) -> int:
     frame = 1280 * 720 * 3 // 2
     frames = max(1, size_mb * 1024 * 1024 // frame)
     subprocess.run(
-        [ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=s=1280x720:r=25:d={frames / 25}",
-         "-frames:v", str(frames), "-c:v", "rawvideo", "-pix_fmt", "yuv420p", str(path)],
+        [
+            ffmpeg_exe(),
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=s=1280x720:r=25:d={frames / 25}",
+            "-frames:v",
+            str(frames),
+            "-c:v",
+            "rawvideo",
+            "-pix_fmt",
+            "yuv420p",
+            str(path),
+        ],
         check=True,
     )
     return path.stat().st_size
@@ -111,9 +126,13 @@ async def bench(size_mb: int, workdir: Path, rounds: int = 3) -> dict[str, objec
         async with NemoClient(url) as client, aiohttp.ClientSession() as http:
             session = await client.create_session()
             await client.credits()  # warm up the token and the connection pool
-            token = await client._token()  # noqa: SLF001 - the plain upload needs the same bearer
-            headers = {"Authorization": f"Bearer {token}", "X-Skill-Source": "bench", "X-Skill-Version": "0",
-                       "X-Skill-Platform": "console"}
+            token = await client._token()
+            headers = {
+                "Authorization": f"Bearer {token}",
+                "X-Skill-Source": "bench",
+                "X-Skill-Version": "0",
+                "X-Skill-Platform": "console",
+            }
             target = f"{url}/api/upload-video/nemo_agent/me/{session.session_id}"
 
             async def via_client() -> None:
@@ -152,8 +171,18 @@ async def bench(size_mb: int, workdir: Path, rounds: int = 3) -> dict[str, objec
     plain_s = statistics.median(plain_runs)
     return {
         "file_bytes": size,
-        "client": {"seconds": round(client_s, 3), "mb_per_s": round(mb / client_s, 1), "rss_growth_mb": round(client_growth / 2**20, 1), "runs_s": [round(x, 3) for x in client_runs]},
-        "plain_aiohttp": {"seconds": round(plain_s, 3), "mb_per_s": round(mb / plain_s, 1), "rss_growth_mb": round(plain_growth / 2**20, 1), "runs_s": [round(x, 3) for x in plain_runs]},
+        "client": {
+            "seconds": round(client_s, 3),
+            "mb_per_s": round(mb / client_s, 1),
+            "rss_growth_mb": round(client_growth / 2**20, 1),
+            "runs_s": [round(x, 3) for x in client_runs],
+        },
+        "plain_aiohttp": {
+            "seconds": round(plain_s, 3),
+            "mb_per_s": round(mb / plain_s, 1),
+            "rss_growth_mb": round(plain_growth / 2**20, 1),
+            "runs_s": [round(x, 3) for x in plain_runs],
+        },
         "throughput_ratio_client_vs_plain": round(plain_s / client_s, 2),
         "targets": {"rss_growth_mb_max": 64, "throughput_ratio_min": 0.5},
         "note": "seconds are medians of interleaved runs and include the emulator's write and probe of the file",

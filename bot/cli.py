@@ -18,7 +18,9 @@ from bot.profiles import PROFILES
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nemobot", description="NemoVideo inside Discord, Telegram and your terminal.")
+    parser = argparse.ArgumentParser(
+        prog="nemobot", description="NemoVideo inside Discord, Telegram and your terminal."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="play one offline conversation against the local emulator")
@@ -42,7 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     faults.add_argument("--drop-stream-after", type=int, help="drop /run_sse streams after N events")
     faults.add_argument("--token-max-calls", type=int, help="tokens expire (1001) after N calls")
     faults.add_argument("--fail-first-render", action="store_true", default=None, help="first render per session fails")
-    faults.add_argument("--break-downloads", action="store_true", default=None, help="first output download breaks half-way")
+    faults.add_argument(
+        "--break-downloads", action="store_true", default=None, help="first output download breaks half-way"
+    )
     faults.add_argument("--render-shape", choices=["A", "B", "C"], help="render status answer shape (contract 5)")
     faults.add_argument("--heartbeat-style", choices=["json", "empty", "comment"], help="SSE heartbeat form")
 
@@ -78,8 +82,20 @@ def _emulator(args: argparse.Namespace) -> int:
     from emulator.config import EmulatorConfig
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    names = ("silent_share", "seed", "fault_rate", "slow_rate", "slow_s", "stall_s", "drop_stream_after",
-             "token_max_calls", "fail_first_render", "break_downloads", "render_shape", "heartbeat_style")
+    names = (
+        "silent_share",
+        "seed",
+        "fault_rate",
+        "slow_rate",
+        "slow_s",
+        "stall_s",
+        "drop_stream_after",
+        "token_max_calls",
+        "fail_first_render",
+        "break_downloads",
+        "render_shape",
+        "heartbeat_style",
+    )
     overrides = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(args.host, args.port, EmulatorConfig(**overrides)))
@@ -124,8 +140,13 @@ async def _run(settings: object) -> int:
                 if exc is None:
                     log.error("the %s adapter stopped on its own", name)
                 else:
-                    log.error("the %s adapter failed: %s: %s", name, type(exc).__name__, str(exc)[:300],
-                              exc_info=log.isEnabledFor(logging.DEBUG) and exc)
+                    log.error(
+                        "the %s adapter failed: %s: %s",
+                        name,
+                        type(exc).__name__,
+                        str(exc)[:300],
+                        exc_info=log.isEnabledFor(logging.DEBUG) and exc,
+                    )
         for task in tasks:
             task.cancel()
         waiter.cancel()

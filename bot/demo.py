@@ -114,7 +114,9 @@ def describe_video(path: Path) -> str:
         parts: list[str] = []
         for s in container.streams:
             if s.type == "video":
-                parts.append(f"{s.codec_context.name} {s.codec_context.width}x{s.codec_context.height} {float(s.average_rate or 0):.0f} fps")
+                parts.append(
+                    f"{s.codec_context.name} {s.codec_context.width}x{s.codec_context.height} {float(s.average_rate or 0):.0f} fps"
+                )
             elif s.type == "audio":
                 parts.append(f"{s.codec_context.name} {s.codec_context.sample_rate} Hz {s.codec_context.layout.name}")
         duration = (container.duration or 0) / 1_000_000

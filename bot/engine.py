@@ -50,8 +50,8 @@ from bot.profiles import PROFILES
 from bot.progress import ProgressMessage, stage_for_tool
 from bot.renders import RESUMABLE, RenderTracker
 from bot.settings import Settings
-from bot.turn import Turn, say
 from bot.texts import ACCEPTED_FORMATS, FORMATS_LINE, fmt_elapsed, fmt_size, lang_of, session_language, t
+from bot.turn import Turn, say
 from store.base import Conversation, Store, utcnow
 
 log = logging.getLogger(__name__)
@@ -215,7 +215,7 @@ class ConversationEngine:
             return None
         try:
             channel = await channel_for(key)
-        except Exception:  # noqa: BLE001 - a conversation we cannot reach is skipped, not fatal
+        except Exception:
             log.exception("cannot reach conversation %s to resume it", key)
             return None
         if channel is None:
@@ -233,7 +233,7 @@ class ConversationEngine:
             except NemoError as exc:
                 log.warning("resuming %s failed: %r", turn.conv.key, exc)
                 await self._say(turn.channel, self._error_text(exc, turn.lang))
-            except Exception:  # noqa: BLE001 - the one error boundary for resumed work
+            except Exception:
                 log.exception("resuming %s failed", turn.conv.key)
                 await self._say(turn.channel, t("internal_error", turn.lang))
 
@@ -314,8 +314,12 @@ class ConversationEngine:
                 await turn.channel.edit(SentRef(ref), Reply(t("interrupted", turn.lang)))
         changes = timeline.diff(before, after)
         if changes:
-            text = t("run_interrupted_changed", turn.lang, request=request[:100],
-                     changes="\n".join(f"• {c}" for c in changes))
+            text = t(
+                "run_interrupted_changed",
+                turn.lang,
+                request=request[:100],
+                changes="\n".join(f"• {c}" for c in changes),
+            )
         else:
             text = t("run_interrupted_nothing", turn.lang, request=request[:100])
         await self._say(turn.channel, text, buttons=ANSWER_BUTTONS)
@@ -472,7 +476,7 @@ class ConversationEngine:
             turn.lang,
             title=p.title,
             summary=p.summary,
-            examples="\n".join(f"• \"{e}\"" for e in p.examples),
+            examples="\n".join(f'• "{e}"' for e in p.examples),
             tips="\n".join(f"• {tip}" for tip in p.tips),
         )
 
@@ -509,7 +513,9 @@ class ConversationEngine:
             return
         lines = [t("status_head", turn.lang, summary=timeline.summarize(state.draft))]
         assets = [_describe_asset(info) for info in state.video_infos]
-        lines.append(t("status_assets", turn.lang, assets="; ".join(assets)) if assets else t("status_no_assets", turn.lang))
+        lines.append(
+            t("status_assets", turn.lang, assets="; ".join(assets)) if assets else t("status_no_assets", turn.lang)
+        )
         jobs = await self.store.list_renders(conversation_key=turn.conv.key)
         if jobs:
             lines.append(t("status_render", turn.lang, status=jobs[-1].status))

@@ -12,10 +12,27 @@ from dataclasses import dataclass, field
 
 # (action, pattern). Order matters: the first match names the action of a sentence.
 _RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("export", re.compile(r"export\s+button|click\s+(?:on\s+)?(?:the\s+)?\[?export|导出按钮|点击\s*[「“\[]?导出", re.I)),
-    ("credits", re.compile(r"(?:check|open|view)\s+(?:your\s+)?(?:account|billing|credits?|balance)|查看(?:账户|账单|积分|余额)", re.I)),
-    ("timeline", re.compile(r"preview\s+(?:it\s+)?(?:in|on)\s+the\s+timeline|在时间线(?:上|中)?预览|timeline\s+panel", re.I)),
-    ("timeline", re.compile(r"\bopen\s+(?:the\s+)?\[?[\w\s]{0,30}?(?:panel|tab|sidebar|menu|editor)\b|打开\S{0,12}(?:面板|菜单|编辑器)", re.I)),
+    (
+        "export",
+        re.compile(r"export\s+button|click\s+(?:on\s+)?(?:the\s+)?\[?export|导出按钮|点击\s*[「“\[]?导出", re.I),
+    ),
+    (
+        "credits",
+        re.compile(
+            r"(?:check|open|view)\s+(?:your\s+)?(?:account|billing|credits?|balance)|查看(?:账户|账单|积分|余额)", re.I
+        ),
+    ),
+    (
+        "timeline",
+        re.compile(r"preview\s+(?:it\s+)?(?:in|on)\s+the\s+timeline|在时间线(?:上|中)?预览|timeline\s+panel", re.I),
+    ),
+    (
+        "timeline",
+        re.compile(
+            r"\bopen\s+(?:the\s+)?\[?[\w\s]{0,30}?(?:panel|tab|sidebar|menu|editor)\b|打开\S{0,12}(?:面板|菜单|编辑器)",
+            re.I,
+        ),
+    ),
     ("edit", re.compile(r"\bdrag\b|drag[- ]and[- ]drop|\bdrop\s+(?:it|the)|拖拽|拖动", re.I)),
     ("click", re.compile(r"\bclick(?:ing)?\b|\btap\s+(?:on\s+)?the\b|点击|单击", re.I)),
 )

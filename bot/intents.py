@@ -98,7 +98,7 @@ def route(text: str | None, has_attachments: bool = False) -> Intent:
     """
     body = (text or "").strip()
     if has_attachments:
-        if not body or _UPLOAD.match(body) and _short(body) or body.startswith("/upload"):
+        if not body or (_UPLOAD.match(body) and _short(body)) or body.startswith("/upload"):
             return Intent(IntentKind.UPLOAD)
         return Intent(IntentKind.UPLOAD, body)
     if not body:
@@ -114,7 +114,11 @@ def route(text: str | None, has_attachments: bool = False) -> Intent:
     if _CANCEL.match(body):
         return Intent(IntentKind.CANCEL)
     if _short(body):
-        for pattern, kind in ((_EXPORT, IntentKind.EXPORT), (_CREDITS, IntentKind.CREDITS), (_STATUS, IntentKind.STATUS)):
+        for pattern, kind in (
+            (_EXPORT, IntentKind.EXPORT),
+            (_CREDITS, IntentKind.CREDITS),
+            (_STATUS, IntentKind.STATUS),
+        ):
             if pattern.search(body):
                 return Intent(kind)
         if _UPLOAD.match(body):

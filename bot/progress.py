@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from bot.boundary import ChannelError, ReplyChannel, Reply, SentRef
+from bot.boundary import ChannelError, Reply, ReplyChannel, SentRef
 from bot.texts import fmt_elapsed, t
 
 log = logging.getLogger(__name__)

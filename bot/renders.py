@@ -254,7 +254,10 @@ class RenderTracker:
         for attempt in range(3):
             try:
                 return await self.client.download(
-                    outcome.download_url, path, needs_auth=outcome.needs_auth, max_bytes=limit,
+                    outcome.download_url,
+                    path,
+                    needs_auth=outcome.needs_auth,
+                    max_bytes=limit,
                     attribution=turn.attribution,
                 )
             except NemoError as exc:
@@ -294,11 +297,26 @@ class RenderTracker:
             else:
                 big, lim = fmt_size(outcome.size or limit + 1), fmt_size(limit)
                 if outcome.needs_auth:
-                    text = t("render_ready_web", turn.lang, details=details, size=big, limit=lim,
-                             url=link or self.client.web_url)
+                    text = t(
+                        "render_ready_web",
+                        turn.lang,
+                        details=details,
+                        size=big,
+                        limit=lim,
+                        url=link or self.client.web_url,
+                    )
                 else:
-                    text = t("render_ready_link", turn.lang, details=details, size=big, limit=lim,
-                             url=outcome.download_url) + link_line
+                    text = (
+                        t(
+                            "render_ready_link",
+                            turn.lang,
+                            details=details,
+                            size=big,
+                            limit=lim,
+                            url=outcome.download_url,
+                        )
+                        + link_line
+                    )
                 await progress.finish(done)
                 await say(turn.channel, text)
                 delivered_as = "link"

@@ -55,10 +55,10 @@ from typing import Any
 from emulator import media
 
 __all__ = [
-    "Answer",
-    "AgentContext",
-    "Clip",
     "EDIT_KINDS",
+    "AgentContext",
+    "Answer",
+    "Clip",
     "Intent",
     "Preview",
     "Step",
@@ -286,16 +286,29 @@ def classify(text: str, profile: str | None = None) -> str:
     """
     low = _strip_quotes(text).lower().strip()
     music_words = ("music", "bgm", "soundtrack", "song", "音乐", "配乐", "背景乐")
-    remove_words = ("remove", "delete", "get rid of", "without", "no music", "mute", "删除", "去掉", "移除", "不要", "取消", "删掉")
+    remove_words = (
+        "remove",
+        "delete",
+        "get rid of",
+        "without",
+        "no music",
+        "mute",
+        "删除",
+        "去掉",
+        "移除",
+        "不要",
+        "取消",
+        "删掉",
+    )
     if _any(low, music_words) and _any(low, remove_words):
         return "remove_music"
     if _any(low, ("leaderboard", "top performer", "standings", "scoreboard", "leader board", "排行榜", "榜单")):
         return "leaderboard"
     if _any(low, ("highlight", "montage", "best moments", "best bits", "reel", "集锦", "高光", "精彩")):
         return "highlight"
-    if _words(low, ("rank", "ranking", "sort my", "sort the", "sort these", "order my", "order the", "order these")) or _any(
-        low, ("排名", "排序")
-    ):
+    if _words(
+        low, ("rank", "ranking", "sort my", "sort the", "sort these", "order my", "order the", "order these")
+    ) or _any(low, ("排名", "排序")):
         return "rank"
     if _words(low, ("example", "sample clip", "demo clip")) or _any(low, ("示例", "样例", "例子", "范例")):
         return "example"
@@ -520,7 +533,9 @@ def _layout(segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _clip_seg(clip: Clip, *, ss: int = 0, d: int | None = None, sc: float | None = None, tr: bool = False) -> dict[str, Any]:
+def _clip_seg(
+    clip: Clip, *, ss: int = 0, d: int | None = None, sc: float | None = None, tr: bool = False
+) -> dict[str, Any]:
     seg: dict[str, Any] = {
         "id": _sid(),
         "st": 0,
@@ -579,9 +594,7 @@ def finalize_draft(draft: dict[str, Any], *, title: str | None = None) -> dict[s
                 s["d"] = min(int(s.get("d", 0)), video_end - int(s.get("st", 0)))
         t["sg"] = sorted((s for s in t.get("sg") or [] if int(s.get("d", 0)) > 0), key=lambda s: s["st"])
     draft["t"] = [t for t in draft.get("t") or [] if t.get("sg")]
-    end = video_end or max(
-        (int(s.get("st", 0)) + int(s.get("d", 0)) for t in draft["t"] for s in t["sg"]), default=0
-    )
+    end = video_end or max((int(s.get("st", 0)) + int(s.get("d", 0)) for t in draft["t"] for s in t["sg"]), default=0)
     draft["d"] = int(end)
     m = dict(draft.get("m") or {})
     m.setdefault("width", 1920)
@@ -599,7 +612,15 @@ def _leaderboard_track(title: str, rows: list[dict[str, Any]], d: int) -> dict[s
 
 
 def _title_track(text: str, video_end: int) -> dict[str, Any]:
-    seg = {"id": _sid(), "st": 0, "d": min(TITLE_MS, video_end), "n": text, "txt": text, "kind": "title", "pos": "center"}
+    seg = {
+        "id": _sid(),
+        "st": 0,
+        "d": min(TITLE_MS, video_end),
+        "n": text,
+        "txt": text,
+        "kind": "title",
+        "pos": "center",
+    }
     return {"id": "trk_t1", "tt": 7, "n": "Title", "sg": [seg]}
 
 
@@ -680,9 +701,7 @@ async def run(intent: Intent, ctx: AgentContext) -> AsyncIterator[Step]:
         async for step in handler(intent, ctx):
             yield step
     except media.MediaError as e:
-        yield Answer(
-            _t(intent, f"Sorry, I couldn't process your media: {e}", f"抱歉，无法处理您的素材：{e}")
-        )
+        yield Answer(_t(intent, f"Sorry, I couldn't process your media: {e}", f"抱歉，无法处理您的素材：{e}"))
 
 
 async def _edit(ctx: AgentContext, draft: dict[str, Any], args: dict[str, Any], summary: str) -> AsyncIterator[Step]:
@@ -705,7 +724,9 @@ def _analysis_delta(ctx: AgentContext, entries: list[dict[str, Any]]) -> dict[st
     return {"video_analyses": merged}
 
 
-async def _score_clips(ctx: AgentContext, clips: list[Clip], tool: str, args: dict[str, Any]) -> AsyncIterator[Step | list[float]]:
+async def _score_clips(
+    ctx: AgentContext, clips: list[Clip], tool: str, args: dict[str, Any]
+) -> AsyncIterator[Step | list[float]]:
     """Tool pair scoring whole clips; the last item yielded is the score list (not a step)."""
     cid = _call_id()
     yield ToolCall(cid, tool, args)
@@ -723,7 +744,9 @@ async def _score_clips(ctx: AgentContext, clips: list[Clip], tool: str, args: di
     yield scores
 
 
-async def _score_parts(ctx: AgentContext, clip: Clip, tool: str, args: dict[str, Any]) -> AsyncIterator[Step | list[tuple[int, int, float]]]:
+async def _score_parts(
+    ctx: AgentContext, clip: Clip, tool: str, args: dict[str, Any]
+) -> AsyncIterator[Step | list[tuple[int, int, float]]]:
     cid = _call_id()
     yield ToolCall(cid, tool, args)
     parts = _parts(clip.duration_ms)
@@ -755,7 +778,9 @@ async def _leaderboard(intent: Intent, ctx: AgentContext) -> AsyncIterator[Step]
     draft = copy.deepcopy(ctx.state.get("draft") or empty_draft(ctx.state.get("canvas_config")))
     if len(clips) > 1:
         scores: list[float] = []
-        async for item in _score_clips(ctx, clips, "analyze_video", {"video_urls": [c.src for c in clips], "metric": "motion"}):
+        async for item in _score_clips(
+            ctx, clips, "analyze_video", {"video_urls": [c.src for c in clips], "metric": "motion"}
+        ):
             if isinstance(item, list):
                 scores = item
             else:
@@ -763,7 +788,12 @@ async def _leaderboard(intent: Intent, ctx: AgentContext) -> AsyncIterator[Step]
         rows = _rank_rows([(c.filename, s) for c, s in zip(clips, scores)])
     else:
         scored: list[tuple[int, int, float]] = []
-        async for item in _score_parts(ctx, clips[0], "analyze_video", {"video_urls": [clips[0].src], "metric": "motion", "split": LEADERBOARD_MAX_PARTS}):
+        async for item in _score_parts(
+            ctx,
+            clips[0],
+            "analyze_video",
+            {"video_urls": [clips[0].src], "metric": "motion", "split": LEADERBOARD_MAX_PARTS},
+        ):
             if isinstance(item, list):
                 scored = item
             else:
@@ -773,7 +803,9 @@ async def _leaderboard(intent: Intent, ctx: AgentContext) -> AsyncIterator[Step]
     _drop_tracks(draft, _is_kind_track("leaderboard"))
     _set_track(draft, _leaderboard_track(title, rows, _video_end(draft)))
     finalize_draft(draft, title=title)
-    async for step in _edit(ctx, draft, {"operation": "add_leaderboard", "title": title, "rows": rows}, "leaderboard added"):
+    async for step in _edit(
+        ctx, draft, {"operation": "add_leaderboard", "title": title, "rows": rows}, "leaderboard added"
+    ):
         yield step
     text = _t(
         intent,
@@ -820,7 +852,9 @@ async def _rank(intent: Intent, ctx: AgentContext) -> AsyncIterator[Step]:
     title = intent.title or "Top performers"
     _set_track(draft, _leaderboard_track(title, rows, _video_end(draft)))
     finalize_draft(draft, title=title)
-    async for step in _edit(ctx, draft, {"operation": "reorder_clips", "order": order_name, "transition": TRANSITION}, "clips ranked"):
+    async for step in _edit(
+        ctx, draft, {"operation": "reorder_clips", "order": order_name, "transition": TRANSITION}, "clips ranked"
+    ):
         yield step
     if intent.countdown:
         how_en, how_zh = "as a countdown (the best comes last)", "倒数顺序（最佳放在最后）"
@@ -854,7 +888,12 @@ async def _make_music(ctx: AgentContext, intent: Intent, duration_ms: int) -> As
     }
     generated = [*(ctx.state.get("generated_media") or []), entry]
     ctx.state["generated_media"] = generated
-    yield ToolResult(cid, "generate_music", {"status": "success", "url": url, "duration": round(seconds, 3)}, {"generated_media": generated})
+    yield ToolResult(
+        cid,
+        "generate_music",
+        {"status": "success", "url": url, "duration": round(seconds, 3)},
+        {"generated_media": generated},
+    )
     yield (url, name)
 
 
@@ -865,7 +904,9 @@ async def _highlight(intent: Intent, ctx: AgentContext) -> AsyncIterator[Step]:
     draft = copy.deepcopy(ctx.state.get("draft") or empty_draft(ctx.state.get("canvas_config")))
     windows = [(ci, s, d) for ci, c in enumerate(clips) for s, d in _windows(c.duration_ms)]
     cid = _call_id()
-    yield ToolCall(cid, "analyze_video", {"video_urls": [c.src for c in clips], "metric": "motion", "window_s": HIGHLIGHT_WINDOW_S})
+    yield ToolCall(
+        cid, "analyze_video", {"video_urls": [c.src for c in clips], "metric": "motion", "window_s": HIGHLIGHT_WINDOW_S}
+    )
     scores = await ctx.scores([(clips[ci].path, s, d) for ci, s, d in windows])
     scored = [(ci, s, d, sc) for (ci, s, d), sc in zip(windows, scores)]
     entries = []
@@ -913,7 +954,9 @@ async def _highlight(intent: Intent, ctx: AgentContext) -> AsyncIterator[Step]:
     _drop_tracks(draft, lambda t: t.get("tt") == 1)
     _set_track(draft, _bgm_track(music[1], music[0], reel_ms))
     finalize_draft(draft, title=intent.title)
-    async for step in _edit(ctx, draft, {"operation": "highlight_reel", "windows": len(segs), "transition": TRANSITION}, "highlight reel"):
+    async for step in _edit(
+        ctx, draft, {"operation": "highlight_reel", "windows": len(segs), "transition": TRANSITION}, "highlight reel"
+    ):
         yield step
     text = _t(
         intent,
@@ -922,7 +965,9 @@ async def _highlight(intent: Intent, ctx: AgentContext) -> AsyncIterator[Step]:
         f"高光集锦已完成：{len(segs)} 个最精彩的片段（{reel_ms / 1000:.1f} 秒），带淡入淡出转场和{music[1]}风格配乐。",
     )
     if ctx.gui_phrasing:
-        text += " " + _t(intent, "Drag the clips on the timeline to reorder them if you like.", "您可以在时间线上拖拽片段调整顺序。")
+        text += " " + _t(
+            intent, "Drag the clips on the timeline to reorder them if you like.", "您可以在时间线上拖拽片段调整顺序。"
+        )
     yield Answer(text)
 
 
@@ -936,7 +981,9 @@ async def _example(intent: Intent, ctx: AgentContext) -> AsyncIterator[Step]:
     _set_track(draft, _video_track([_clip_seg(clip, d=d)]))
     _set_track(draft, _title_track(title, d))
     finalize_draft(draft, title=title)
-    async for step in _edit(ctx, draft, {"operation": "trim_and_title", "max_ms": EXAMPLE_MAX_MS, "title": title}, "example clip"):
+    async for step in _edit(
+        ctx, draft, {"operation": "trim_and_title", "max_ms": EXAMPLE_MAX_MS, "title": title}, "example clip"
+    ):
         yield step
     yield Answer(
         _t(
@@ -954,7 +1001,9 @@ async def _music(intent: Intent, ctx: AgentContext) -> AsyncIterator[Step]:
     _ensure_video(draft, clips)
     end = _video_end(draft)
     uploaded = [
-        i for i in ctx.state.get("video_infos") or [] if isinstance(i, dict) and i.get("file_type") == "audio" and i.get("cdn_url")
+        i
+        for i in ctx.state.get("video_infos") or []
+        if isinstance(i, dict) and i.get("file_type") == "audio" and i.get("cdn_url")
     ]
     if uploaded and not intent.style_named:
         audio = uploaded[-1]
@@ -993,7 +1042,9 @@ async def _title(intent: Intent, ctx: AgentContext) -> AsyncIterator[Step]:
     finalize_draft(draft, title=title)
     async for step in _edit(ctx, draft, {"operation": "add_title", "text": title}, "title added"):
         yield step
-    yield Answer(_t(intent, f'Added the title "{title}" for the first 3 seconds.', f"已添加标题「{title}」，显示前 3 秒。"))
+    yield Answer(
+        _t(intent, f'Added the title "{title}" for the first 3 seconds.', f"已添加标题「{title}」，显示前 3 秒。")
+    )
 
 
 async def _remove_music(intent: Intent, ctx: AgentContext) -> AsyncIterator[Step]:
@@ -1009,7 +1060,13 @@ async def _remove_music(intent: Intent, ctx: AgentContext) -> AsyncIterator[Step
 async def _export(intent: Intent, ctx: AgentContext) -> AsyncIterator[Step]:
     draft = ctx.state.get("draft") or {}
     if not any(t.get("sg") for t in draft.get("t") or []):
-        yield Answer(_t(intent, "There's nothing to export yet: upload a clip and tell me what to make.", "还没有可导出的内容：请先上传片段并告诉我要做什么。"))
+        yield Answer(
+            _t(
+                intent,
+                "There's nothing to export yet: upload a clip and tell me what to make.",
+                "还没有可导出的内容：请先上传片段并告诉我要做什么。",
+            )
+        )
         return
     if ctx.gui_phrasing:
         yield Answer(

@@ -46,7 +46,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
@@ -58,7 +58,7 @@ from emulator import agent, media, render
 from emulator.config import EmulatorConfig
 from emulator.state import EmulatorState, RenderRecord, Session, UploadRecord, User
 
-__all__ = ["STATE_KEY", "Emulator", "create_app", "serve", "ACCEPTED_EXTENSIONS"]
+__all__ = ["ACCEPTED_EXTENSIONS", "STATE_KEY", "Emulator", "create_app", "serve"]
 
 log = logging.getLogger("emulator")
 
@@ -108,7 +108,9 @@ def _render_error(status: int, message: str) -> _Reply:
 
 
 @web.middleware
-async def _errors(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+async def _errors(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
     st = request.app[STATE_KEY]
     cfg = st.config
     api_call = request.path.startswith("/api/") or request.path == "/run_sse"
@@ -160,7 +162,7 @@ def _base_url(request: web.Request) -> str:
 def _iso(ts: float | None) -> str | None:
     if ts is None:
         return None
-    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _auth_failure(st: EmulatorState, reason: str) -> _Reply:
@@ -195,7 +197,11 @@ def _authenticate(request: web.Request) -> User:
 
 def _attribution(request: web.Request) -> dict[str, str | None]:
     h = request.headers
-    return {"source": h.get("X-Skill-Source"), "version": h.get("X-Skill-Version"), "platform": h.get("X-Skill-Platform")}
+    return {
+        "source": h.get("X-Skill-Source"),
+        "version": h.get("X-Skill-Version"),
+        "platform": h.get("X-Skill-Platform"),
+    }
 
 
 def _note_attribution(request: web.Request, session: Session) -> None:
@@ -240,7 +246,9 @@ async def anonymous_token(request: web.Request) -> web.Response:
         raise _api_error(400, "X-Client-Id header is required", status=400)
     user = st.user_for_client(client_id)
     tok = st.issue_token(user)
-    return _ok({"token": tok.value, "user_id": user.user_id, "expires_at": _iso(tok.expires_at), "credits": user.available})
+    return _ok(
+        {"token": tok.value, "user_id": user.user_id, "expires_at": _iso(tok.expires_at), "credits": user.available}
+    )
 
 
 async def create_session(request: web.Request) -> web.Response:
@@ -270,7 +278,12 @@ async def credits_balance(request: web.Request) -> web.Response:
     user = _authenticate(request)
     st = _state(request)
     if st.config.credits_shape == "granted":
-        data = {"available": user.available, "frozen": user.frozen, "total_granted": user.granted, "total_consumed": user.consumed}
+        data = {
+            "available": user.available,
+            "frozen": user.frozen,
+            "total_granted": user.granted,
+            "total_consumed": user.consumed,
+        }
     else:
         data = {"available": user.available, "frozen": user.frozen, "total": user.available + user.frozen}
     return _ok(data)
@@ -392,7 +405,7 @@ async def _fetch_url(st: EmulatorState, url: str) -> _Staged:
     except _Reply:
         tmp.unlink(missing_ok=True)
         raise
-    except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
+    except (TimeoutError, aiohttp.ClientError, OSError) as e:
         tmp.unlink(missing_ok=True)
         raise _api_error(4003, f"cannot fetch {url}: {type(e).__name__}: {e}") from None
     staged = _Staged(name, tmp, size, digest.hexdigest(), "url")
@@ -400,7 +413,9 @@ async def _fetch_url(st: EmulatorState, url: str) -> _Staged:
     return staged
 
 
-async def _accept(request: web.Request, st: EmulatorState, sess: Session, staged: list[_Staged]) -> list[dict[str, Any]]:
+async def _accept(
+    request: web.Request, st: EmulatorState, sess: Session, staged: list[_Staged]
+) -> list[dict[str, Any]]:
     """Probe, store and register received files; all or nothing."""
     probed: list[tuple[_Staged, media.MediaInfo]] = []
     for item in staged:
@@ -470,7 +485,9 @@ async def upload(request: web.Request) -> web.Response:
             body = await _json_body(request)
             urls = body.get("urls")
             if not isinstance(urls, list) or not urls or not all(isinstance(u, str) and u for u in urls):
-                raise _api_error(400, 'expected {"urls": [...], "source_type": "url"} or multipart field "files"', status=400)
+                raise _api_error(
+                    400, 'expected {"urls": [...], "source_type": "url"} or multipart field "files"', status=400
+                )
             for url in urls:
                 staged.append(await _fetch_url(st, url))
         if not staged:
@@ -520,7 +537,14 @@ class _RunStream:
         self.queue: asyncio.Queue[tuple[str, bytes] | None] = asyncio.Queue()
         self.detached = False
 
-    def event(self, *, content: dict[str, Any] | None = None, partial: bool = False, delta: dict[str, Any] | None = None, **extra: Any) -> None:
+    def event(
+        self,
+        *,
+        content: dict[str, Any] | None = None,
+        partial: bool = False,
+        delta: dict[str, Any] | None = None,
+        **extra: Any,
+    ) -> None:
         ev: dict[str, Any] = {}
         if content is not None:
             ev["content"] = content
@@ -795,7 +819,12 @@ def _render_view(request: web.Request, rec: RenderRecord) -> dict[str, Any]:
         url = f"{_base_url(request)}/renders/{quote(rec.id)}.mp4"
     progress = int(round(rec.progress))
     if shape == "A":
-        data: dict[str, Any] = {"id": rec.id, "status": rec.status, "progress": progress, "createdAt": _iso(rec.created_at)}
+        data: dict[str, Any] = {
+            "id": rec.id,
+            "status": rec.status,
+            "progress": progress,
+            "createdAt": _iso(rec.created_at),
+        }
         if url:
             data["outputUrl"] = url
         if rec.completed_at is not None:
@@ -1115,7 +1144,9 @@ class Emulator:
         self.state.set_credits(user_id, n)
 
 
-async def serve(host: str = "127.0.0.1", port: int = 8765, config: EmulatorConfig | None = None, data_dir: Path | str | None = None) -> None:
+async def serve(
+    host: str = "127.0.0.1", port: int = 8765, config: EmulatorConfig | None = None, data_dir: Path | str | None = None
+) -> None:
     """Run an emulator until cancelled (the CLI's ``nemobot emulator --host --port``).
 
     Logs one line with the URL (through the ``emulator`` logger when logging is configured,

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["EmulatorConfig", "AuthFailure", "HeartbeatStyle", "RenderShape", "CreditsShape"]
+__all__ = ["AuthFailure", "CreditsShape", "EmulatorConfig", "HeartbeatStyle", "RenderShape"]
 
 #: How an invalid, unknown or expired bearer token is answered (contract section 9):
 #: ``"1001"`` HTTP 401 with ``{"code":1001,"message":...}``; ``"1010"`` / ``"1011"`` HTTP 200

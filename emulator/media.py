@@ -120,9 +120,7 @@ def run_ffmpeg(args: list[str], *, timeout: float | None = 600.0) -> subprocess.
     """
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", *args]
     try:
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, errors="replace", timeout=timeout, check=False
-        )
+        proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=timeout, check=False)
     except subprocess.TimeoutExpired as e:
         raise MediaError(f"ffmpeg timed out after {timeout} s") from e
     except OSError as e:
@@ -258,8 +256,8 @@ def _probe_open(container, path: Path, size: int) -> MediaInfo:
         height = vs.codec_context.height or None
         codec = vs.codec_context.name or ""
         frames = vs.frames or 0
-        is_image = fmt.endswith("_pipe") or fmt in _IMAGE_FORMATS or (
-            codec in _IMAGE_CODECS and frames <= 1 and not astreams
+        is_image = (
+            fmt.endswith("_pipe") or fmt in _IMAGE_FORMATS or (codec in _IMAGE_CODECS and frames <= 1 and not astreams)
         )
         kind = "image" if is_image else "video"
         if kind == "video":
@@ -430,7 +428,7 @@ def _music_expr(style: _Style, detune: float) -> str:
     n = len(style.chords)
     # ld(0): bar position 0..bar, ld(1): chord index
     parts = [f"st(0,mod(t,{bar:.6f}))", f"st(1,mod(floor(t/{bar:.6f}),{n}))"]
-    env = "min(1,ld(0)*20)*min(1,({bar:.6f}-ld(0))*20)".format(bar=bar)
+    env = f"min(1,ld(0)*20)*min(1,({bar:.6f}-ld(0))*20)"
 
     def chord_expr(root: float, offsets: tuple[int, ...]) -> str:
         tones = []
@@ -445,13 +443,8 @@ def _music_expr(style: _Style, detune: float) -> str:
             eighth = beat / 2
             # one chord tone per eighth note, two octaves up, plucked envelope
             sel = f"mod(floor(t/{eighth:.6f}),{len(offsets)})"
-            freq = "+".join(
-                f"eq({sel},{i})*{root * 2 ** (o / 12) * 4 * detune:.4f}" for i, o in enumerate(offsets)
-            )
-            out += (
-                f"+{style.arp:.3f}*sin(2*PI*({freq})*t)"
-                f"*exp(-mod(t,{eighth:.6f})*9)*min(1,mod(t,{eighth:.6f})*200)"
-            )
+            freq = "+".join(f"eq({sel},{i})*{root * 2 ** (o / 12) * 4 * detune:.4f}" for i, o in enumerate(offsets))
+            out += f"+{style.arp:.3f}*sin(2*PI*({freq})*t)*exp(-mod(t,{eighth:.6f})*9)*min(1,mod(t,{eighth:.6f})*200)"
         return out
 
     chords = "0"
@@ -513,9 +506,29 @@ def make_music(out_path: Path, duration_s: float, *, style: str = "lofi") -> Pat
     try:
         run_ffmpeg(
             [
-                "-loglevel", "error", "-f", "lavfi", "-i", src, "-af", af,
-                "-t", f"{duration_s:.3f}", "-c:a", "aac", "-b:a", "160k", "-ar", "48000",
-                "-ac", "2", "-movflags", "+faststart", "-f", "ipod", str(tmp),
+                "-loglevel",
+                "error",
+                "-f",
+                "lavfi",
+                "-i",
+                src,
+                "-af",
+                af,
+                "-t",
+                f"{duration_s:.3f}",
+                "-c:a",
+                "aac",
+                "-b:a",
+                "160k",
+                "-ar",
+                "48000",
+                "-ac",
+                "2",
+                "-movflags",
+                "+faststart",
+                "-f",
+                "ipod",
+                str(tmp),
             ],
             timeout=max(120.0, duration_s * 4),
         )
@@ -528,9 +541,7 @@ def make_music(out_path: Path, duration_s: float, *, style: str = "lofi") -> Pat
 # --------------------------------------------------------------------------- sample clip
 
 
-def make_sample_clip(
-    out_path: Path, *, duration_s: float = 4.0, width: int = 1280, height: int = 720
-) -> Path:
+def make_sample_clip(out_path: Path, *, duration_s: float = 4.0, width: int = 1280, height: int = 720) -> Path:
     """Generate a moving test clip: ffmpeg's ``testsrc2`` pattern plus a 440 Hz tone.
 
     H.264 yuv420p at 30 fps with AAC 48 kHz stereo audio, in MP4 with ``+faststart``.
@@ -559,13 +570,45 @@ def make_sample_clip(
     try:
         run_ffmpeg(
             [
-                "-loglevel", "error",
-                "-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate=30:duration={d}",
-                "-f", "lavfi", "-i", f"sine=frequency=440:beep_factor=2:sample_rate=48000:duration={d}",
-                "-map", "0:v", "-map", "1:a",
-                "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p",
-                "-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-ac", "2",
-                "-threads", "2", "-t", d, "-movflags", "+faststart", "-f", "mp4", str(tmp),
+                "-loglevel",
+                "error",
+                "-f",
+                "lavfi",
+                "-i",
+                f"testsrc2=size={width}x{height}:rate=30:duration={d}",
+                "-f",
+                "lavfi",
+                "-i",
+                f"sine=frequency=440:beep_factor=2:sample_rate=48000:duration={d}",
+                "-map",
+                "0:v",
+                "-map",
+                "1:a",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "veryfast",
+                "-crf",
+                "23",
+                "-pix_fmt",
+                "yuv420p",
+                "-c:a",
+                "aac",
+                "-b:a",
+                "128k",
+                "-ar",
+                "48000",
+                "-ac",
+                "2",
+                "-threads",
+                "2",
+                "-t",
+                d,
+                "-movflags",
+                "+faststart",
+                "-f",
+                "mp4",
+                str(tmp),
             ],
             timeout=max(120.0, duration_s * 10),
         )

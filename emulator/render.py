@@ -47,12 +47,7 @@ _TT_VIDEO, _TT_AUDIO, _TT_TEXT = 0, 1, 7
 
 #: xfade's transition names (ffmpeg 9), minus ``custom`` which needs an expression.
 XFADE_TRANSITIONS = frozenset(
-    """fade wipeleft wiperight wipeup wipedown slideleft slideright slideup slidedown circlecrop
-    rectcrop distance fadeblack fadewhite radial smoothleft smoothright smoothup smoothdown
-    circleopen circleclose vertopen vertclose horzopen horzclose dissolve pixelize diagtl diagtr
-    diagbl diagbr hlslice hrslice vuslice vdslice hblur fadegrays wipetl wipetr wipebl wipebr
-    squeezeh squeezev zoomin fadefast fadeslow hlwind hrwind vuwind vdwind coverleft coverright
-    coverup coverdown revealleft revealright revealup revealdown""".split()
+    ["fade", "wipeleft", "wiperight", "wipeup", "wipedown", "slideleft", "slideright", "slideup", "slidedown", "circlecrop", "rectcrop", "distance", "fadeblack", "fadewhite", "radial", "smoothleft", "smoothright", "smoothup", "smoothdown", "circleopen", "circleclose", "vertopen", "vertclose", "horzopen", "horzclose", "dissolve", "pixelize", "diagtl", "diagtr", "diagbl", "diagbr", "hlslice", "hrslice", "vuslice", "vdslice", "hblur", "fadegrays", "wipetl", "wipetr", "wipebl", "wipebr", "squeezeh", "squeezev", "zoomin", "fadefast", "fadeslow", "hlwind", "hrwind", "vuwind", "vdwind", "coverleft", "coverright", "coverup", "coverdown", "revealleft", "revealright", "revealup", "revealdown"]
 )
 _TRANSITION_ALIASES = {
     "crossfade": "fade",
@@ -205,8 +200,9 @@ def _media_seg(seg: dict[str, Any], sources: _Sources, *, default_vol: float) ->
     if src.info.duration_s and src.info.kind != "image":
         src_ms = int(src.info.duration_s * 1000)
         if ss >= src_ms - 40:
-            log.warning("segment %s: in-point %d ms past the source's end; using %d ms",
-                        seg.get("id"), ss, max(0, src_ms - d))
+            log.warning(
+                "segment %s: in-point %d ms past the source's end; using %d ms", seg.get("id"), ss, max(0, src_ms - d)
+            )
             ss = max(0, src_ms - d)
     tr_type, tr_ms = _transition(seg.get("tr"))
     return _MediaSeg(
@@ -465,7 +461,11 @@ class _Text:
         char_w = 0.56
         head_chars = max(4, int((pw - 2 * pad) / (hs * char_w)))
         t = self.drawtext(
-            _clip(header, head_chars), size=hs, x=f"{px + pad}", y=f"{py + pad}", enable=en,
+            _clip(header, head_chars),
+            size=hs,
+            x=f"{px + pad}",
+            y=f"{py + pad}",
+            enable=en,
             extra="fontcolor=0xFFD54F:shadowcolor=black@0.8:shadowx=2:shadowy=2",
         )
         if t:
@@ -479,7 +479,11 @@ class _Text:
             score = row.get("score")
             color = "0xFFD54F" if i == 0 else "white"
             left = self.drawtext(
-                _clip(f"{rank}. {name}", name_chars), size=rs, x=f"{px + pad}", y=f"{y}", enable=en,
+                _clip(f"{rank}. {name}", name_chars),
+                size=rs,
+                x=f"{px + pad}",
+                y=f"{y}",
+                enable=en,
                 extra=f"fontcolor={color}:shadowcolor=black@0.8:shadowx=1:shadowy=1",
             )
             if left:
@@ -490,7 +494,11 @@ class _Text:
                 except (TypeError, ValueError):
                     score_txt = str(score)
                 right = self.drawtext(
-                    score_txt, size=rs, x=f"{px + pw - pad}-text_w", y=f"{y}", enable=en,
+                    score_txt,
+                    size=rs,
+                    x=f"{px + pw - pad}-text_w",
+                    y=f"{y}",
+                    enable=en,
                     extra=f"fontcolor={color}:shadowcolor=black@0.8:shadowx=1:shadowy=1",
                 )
                 if right:
@@ -674,10 +682,7 @@ def render_draft(
             chain += f"tpad=stop_mode=add:stop={total - video_frames}:color=black,"
         g.add(f"{chain}trim=end_frame={total},setpts=PTS-STARTPTS[{vb}]")
         ab = g.label("a")
-        g.add(
-            f"[{joined[1]}]apad=whole_len={total * _SPF},atrim=end_sample={total * _SPF},"
-            f"asetpts=PTS-STARTPTS[{ab}]"
-        )
+        g.add(f"[{joined[1]}]apad=whole_len={total * _SPF},atrim=end_sample={total * _SPF},asetpts=PTS-STARTPTS[{ab}]")
     else:
         vb = _black(g, w, h, total)
         ab = _silence(g, total)

@@ -190,7 +190,16 @@ class SQLiteStore:
             "INSERT OR REPLACE INTO conversations"
             " (key, skill, language, session_id, task_id, data, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (c.key, c.skill, c.language, c.session_id, c.task_id, json.dumps(c.data), _ts(c.created_at), _ts(c.updated_at)),
+            (
+                c.key,
+                c.skill,
+                c.language,
+                c.session_id,
+                c.task_id,
+                json.dumps(c.data),
+                _ts(c.created_at),
+                _ts(c.updated_at),
+            ),
         )
 
     # processed events -----------------------------------------------------------
@@ -241,9 +250,19 @@ class SQLiteStore:
             " output_url, delivered, delivered_as, attempt, status_message, error, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                j.render_id, j.conversation_key, j.session_id, j.status, j.progress, j.output_url,
-                int(j.delivered), j.delivered_as, j.attempt, j.status_message, j.error,
-                _ts(j.created_at), _ts(j.updated_at),
+                j.render_id,
+                j.conversation_key,
+                j.session_id,
+                j.status,
+                j.progress,
+                j.output_url,
+                int(j.delivered),
+                j.delivered_as,
+                j.attempt,
+                j.status_message,
+                j.error,
+                _ts(j.created_at),
+                _ts(j.updated_at),
             ),
         )
 

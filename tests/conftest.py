@@ -14,7 +14,7 @@ from emulator.config import EmulatorConfig
 
 os.environ.setdefault("PTB_TIMEDELTA", "true")  # PTB's timedelta durations (see adapters/telegram)
 
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 BUNNY = FIXTURES / "bigbuckbunny.mp4"
 BIKES = FIXTURES / "bikes.mp4"
 

@@ -153,8 +153,11 @@ class InteractionChannel:
 
     def _expire(self, exc: discord.HTTPException | None = None) -> None:
         if not self._expired:
-            log.info("interaction %s token expired%s; continuing in the channel", self.interaction.id,
-                     f" (HTTP {exc.status})" if exc else "")
+            log.info(
+                "interaction %s token expired%s; continuing in the channel",
+                self.interaction.id,
+                f" (HTTP {exc.status})" if exc else "",
+            )
         self._expired = True
 
     def _kwargs(self, reply: Reply) -> dict[str, Any]:

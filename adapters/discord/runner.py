@@ -193,7 +193,9 @@ class DiscordAdapter:
         await self.client.login(self.settings.discord_token.get_secret_value())
         self._runner = asyncio.create_task(self.client.connect(reconnect=True), name="discord-gateway")
         ready = asyncio.create_task(self.client.wait_until_ready())
-        done, _ = await asyncio.wait({ready, self._runner}, timeout=ready_timeout_s, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            {ready, self._runner}, timeout=ready_timeout_s, return_when=asyncio.FIRST_COMPLETED
+        )
         if ready not in done:
             ready.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -287,7 +289,9 @@ class DiscordAdapter:
                 return
             if message.attachments:
                 try:
-                    target = await message.create_thread(name=thread_name(message), auto_archive_duration=THREAD_ARCHIVE_MIN)
+                    target = await message.create_thread(
+                        name=thread_name(message), auto_archive_duration=THREAD_ARCHIVE_MIN
+                    )
                     with contextlib.suppress(discord.HTTPException):
                         await target.add_user(message.author)
                 except discord.HTTPException as exc:
@@ -320,7 +324,9 @@ class DiscordAdapter:
 
     # ------------------------------------------------------------------ interactions
 
-    async def on_slash(self, interaction: discord.Interaction, text: str, attachments: list[discord.Attachment] | None = None) -> None:
+    async def on_slash(
+        self, interaction: discord.Interaction, text: str, attachments: list[discord.Attachment] | None = None
+    ) -> None:
         """A slash command: defer within 3 s, then let the engine answer through the interaction."""
         if not await self.engine.claim_event(PLATFORM, "interaction", str(interaction.id)):
             return

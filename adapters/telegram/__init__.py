@@ -6,6 +6,6 @@ import os
 # the int form is deprecated and warns on every read.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
-from adapters.telegram.runner import TelegramAdapter, TelegramAdapterFactory  # noqa: E402
+from adapters.telegram.runner import TelegramAdapter, TelegramAdapterFactory
 
 __all__ = ["TelegramAdapter", "TelegramAdapterFactory"]

@@ -113,10 +113,20 @@ def media_of(message: Message) -> list[MediaRef]:
     uid = lambda obj: obj.file_unique_id or obj.file_id  # noqa: E731
     if message.video:
         v = message.video
-        refs.append(MediaRef(v.file_id, v.file_name or f"video_{uid(v)}.mp4", v.mime_type or "video/mp4", v.file_size, "video"))
+        refs.append(
+            MediaRef(v.file_id, v.file_name or f"video_{uid(v)}.mp4", v.mime_type or "video/mp4", v.file_size, "video")
+        )
     if message.animation:
         a = message.animation
-        refs.append(MediaRef(a.file_id, a.file_name or f"animation_{uid(a)}.mp4", a.mime_type or "video/mp4", a.file_size, "animation"))
+        refs.append(
+            MediaRef(
+                a.file_id,
+                a.file_name or f"animation_{uid(a)}.mp4",
+                a.mime_type or "video/mp4",
+                a.file_size,
+                "animation",
+            )
+        )
     elif message.document:
         d = message.document
         refs.append(MediaRef(d.file_id, d.file_name or f"document_{uid(d)}", d.mime_type, d.file_size, "document"))
@@ -125,7 +135,9 @@ def media_of(message: Message) -> list[MediaRef]:
         refs.append(MediaRef(n.file_id, f"video_note_{uid(n)}.mp4", "video/mp4", n.file_size, "video_note"))
     if message.audio:
         a = message.audio
-        refs.append(MediaRef(a.file_id, a.file_name or f"audio_{uid(a)}.mp3", a.mime_type or "audio/mpeg", a.file_size, "audio"))
+        refs.append(
+            MediaRef(a.file_id, a.file_name or f"audio_{uid(a)}.mp3", a.mime_type or "audio/mpeg", a.file_size, "audio")
+        )
     if message.voice:
         v = message.voice
         refs.append(MediaRef(v.file_id, f"voice_{uid(v)}.ogg", v.mime_type or "audio/ogg", v.file_size, "voice"))

@@ -284,7 +284,11 @@ class TelegramAdapter:
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         error = context.error
-        log.error("Telegram handler error: %s", type(error).__name__, exc_info=(type(error), error, error.__traceback__) if error else None)
+        log.error(
+            "Telegram handler error: %s",
+            type(error).__name__,
+            exc_info=(type(error), error, error.__traceback__) if error else None,
+        )
 
     # ------------------------------------------------------------------ file bytes
 

@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -226,7 +226,7 @@ class NemoClient:
                     await self._token_store.save_token(self._identity)
             ident = self._identity
             fresh = ident.token and (
-                ident.expires_at is None or ident.expires_at - timedelta(seconds=60) > datetime.now(timezone.utc)
+                ident.expires_at is None or ident.expires_at - timedelta(seconds=60) > datetime.now(UTC)
             )
             if fresh:
                 return ident.token  # type: ignore[return-value]
@@ -252,7 +252,7 @@ class NemoClient:
         data = AnonymousToken.model_validate(_data_of(body))
         expires = data.expires_at
         if expires is not None and expires.tzinfo is None:
-            expires = expires.replace(tzinfo=timezone.utc)
+            expires = expires.replace(tzinfo=UTC)
         self._identity = StoredToken(self._identity.client_id, data.token, data.user_id, expires)
         await self._token_store.save_token(self._identity)
         log.info("got an anonymous NemoVideo token for user %s", data.user_id)
@@ -293,7 +293,7 @@ class NemoClient:
             ) as resp:
                 body = await _read_body(resp)
                 error = error_for(resp.status, body, resp.headers)
-        except asyncio.TimeoutError as exc:
+        except TimeoutError as exc:
             raise NemoTimeoutError(f"{method} {path} timed out after {self.http_timeout_s:.0f} s") from exc
         except aiohttp.ClientError as exc:
             raise NemoConnectionError(f"{method} {path} failed: {type(exc).__name__}") from exc
@@ -525,7 +525,7 @@ class NemoClient:
                     headers=headers,
                     timeout=aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=idle_timeout_s),
                 )
-            except asyncio.TimeoutError as exc:
+            except TimeoutError as exc:
                 raise NemoTimeoutError("the agent did not answer in time") from exc
             except aiohttp.ClientError as exc:
                 raise NemoConnectionError(f"POST /run_sse failed: {type(exc).__name__}") from exc
@@ -562,7 +562,7 @@ class NemoClient:
                     raise NemoTimeoutError(f"the agent run passed the {hard_timeout_s:.0f} s limit")
                 try:
                     chunk = await resp.content.readany()
-                except asyncio.TimeoutError as exc:
+                except TimeoutError as exc:
                     raise NemoTimeoutError(f"no answer from the agent for {idle_timeout_s:.0f} s") from exc
                 except aiohttp.ClientError as exc:
                     raise NemoStreamDropped("the agent stream broke off") from exc
@@ -582,9 +582,7 @@ class NemoClient:
                         now = time.monotonic()
                         if isinstance(event, Heartbeat):
                             if now - last_progress > idle_timeout_s:
-                                raise NemoTimeoutError(
-                                    f"only heartbeats from the agent for {idle_timeout_s:.0f} s"
-                                )
+                                raise NemoTimeoutError(f"only heartbeats from the agent for {idle_timeout_s:.0f} s")
                         else:
                             last_progress = now
                         yield event

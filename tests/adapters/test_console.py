@@ -14,7 +14,12 @@ from tests.conftest import BIKES, BUNNY
 
 def test_plain_text():
     m = parse_line("add background music\n", counter=3)
-    assert (m.text, m.attachments, m.message_id, str(m.conversation)) == ("add background music", (), "3", "console:local")
+    assert (m.text, m.attachments, m.message_id, str(m.conversation)) == (
+        "add background music",
+        (),
+        "3",
+        "console:local",
+    )
 
 
 @pytest.mark.parametrize("line", [str(BUNNY), f"'{BUNNY}'", f'"{BUNNY}"', f"  {BUNNY}  "])
@@ -59,7 +64,9 @@ async def test_channel_prints_and_edits(tmp_path):
 
 
 async def test_whole_chat_saves_the_video(runtime, tmp_path):
-    stdin = io.StringIO(f"/upload {BUNNY} -- add a ranked leaderboard overlay showing the top performers\n/export\n/quit\n")
+    stdin = io.StringIO(
+        f"/upload {BUNNY} -- add a ranked leaderboard overlay showing the top performers\n/export\n/quit\n"
+    )
     out = io.StringIO()
     await run_chat(runtime, stdin=stdin, out=out)
     text = out.getvalue()

@@ -27,7 +27,13 @@ from tests.fakes.discord_api import (
     user_payload,
 )
 
-BOT_ID, GUILD, CHANNEL, THREAD, USER = 900000000000000001, 700000000000000001, 700000000000000011, 710000000000000001, 100000000000000001
+BOT_ID, GUILD, CHANNEL, THREAD, USER = (
+    900000000000000001,
+    700000000000000001,
+    700000000000000011,
+    710000000000000001,
+    100000000000000001,
+)
 
 
 @pytest.fixture
@@ -36,7 +42,9 @@ async def state():
     st = client._connection
     st.user = discord.ClientUser(state=st, data=user_payload(BOT_ID, "nemobot", bot=True))
     guild = discord.Guild(
-        data=guild_payload(GUILD, channels=[CHANNEL], bot_user=user_payload(BOT_ID, "nemobot", bot=True), preferred_locale="zh-CN"),
+        data=guild_payload(
+            GUILD, channels=[CHANNEL], bot_user=user_payload(BOT_ID, "nemobot", bot=True), preferred_locale="zh-CN"
+        ),
         state=st,
     )
     st._add_guild(guild)
@@ -52,7 +60,9 @@ def test_channel_thread_and_dm_keys(state):
     guild = state._get_guild(GUILD)
     channel = guild.get_channel(CHANNEL)
     assert str(conversation_key(channel)) == f"discord:{GUILD}/{CHANNEL}"
-    thread = discord.Thread(guild=guild, state=state, data=thread_payload(THREAD, GUILD, CHANNEL, owner_id=BOT_ID, name="🎬 clip"))
+    thread = discord.Thread(
+        guild=guild, state=state, data=thread_payload(THREAD, GUILD, CHANNEL, owner_id=BOT_ID, name="🎬 clip")
+    )
     assert str(conversation_key(thread)) == f"discord:{GUILD}/{CHANNEL}/{THREAD}"
     dm = discord.DMChannel(me=state.user, state=state, data=dm_channel_payload(555, user_payload(USER)))
     assert str(conversation_key(dm)) == "discord:dm/555"
@@ -61,10 +71,17 @@ def test_channel_thread_and_dm_keys(state):
 def test_message_with_mention_and_attachment(state):
     guild = state._get_guild(GUILD)
     channel = guild.get_channel(CHANNEL)
-    att = attachment_payload(1, "bigbuckbunny.mp4", size=1_055_736, url="https://cdn.example/attachments/1/1/bigbuckbunny.mp4?ex=1&is=2&hm=3")
+    att = attachment_payload(
+        1, "bigbuckbunny.mp4", size=1_055_736, url="https://cdn.example/attachments/1/1/bigbuckbunny.mp4?ex=1&is=2&hm=3"
+    )
     data = message_payload(
-        42, CHANNEL, f"<@{BOT_ID}> add a ranked leaderboard overlay", author=user_payload(USER), guild_id=GUILD,
-        attachments=[att], mentions=[user_payload(BOT_ID, "nemobot", bot=True)],
+        42,
+        CHANNEL,
+        f"<@{BOT_ID}> add a ranked leaderboard overlay",
+        author=user_payload(USER),
+        guild_id=GUILD,
+        attachments=[att],
+        mentions=[user_payload(BOT_ID, "nemobot", bot=True)],
     )
     message = discord.Message(state=state, channel=channel, data=data)
     assert mentions_bot(message, BOT_ID)
@@ -79,8 +96,15 @@ def test_message_with_mention_and_attachment(state):
 def test_interaction_to_incoming(state):
     channel = {"id": str(CHANNEL), "type": 0, "guild_id": str(GUILD), "name": "general"}
     payload = interaction_payload(
-        77, "tok", application_id=BOT_ID, data=command_data("export", command_id=5, guild_id=GUILD),
-        channel=channel, user=user_payload(USER), guild_id=GUILD, locale="zh-CN", attachment_size_limit=52428800,
+        77,
+        "tok",
+        application_id=BOT_ID,
+        data=command_data("export", command_id=5, guild_id=GUILD),
+        channel=channel,
+        user=user_payload(USER),
+        guild_id=GUILD,
+        locale="zh-CN",
+        attachment_size_limit=52428800,
     )
     interaction = discord.Interaction(data=payload, state=state)
     incoming = interaction_to_incoming(interaction, "/export", opener=opener)

@@ -165,7 +165,9 @@ async def test_button_press_after_a_restart(emulator, dc, tmp_path):
             answer = next(m for m in dc.bot_messages(thread_id) if m.get("components"))
         # a new client: the view registered at start handles the old message's buttons
         async with running_bot(emulator, dc, tmp_path, runtime=runtime):
-            press = await dc.button_press(custom_id="nemobot:status", message_id=int(answer["id"]), channel_id=thread_id)
+            press = await dc.button_press(
+                custom_id="nemobot:status", message_id=int(answer["id"]), channel_id=thread_id
+            )
             pid = int(press["id"])
             await dc.wait_until(lambda: any("📋 Timeline" in t for t in interaction_texts(dc, pid)), timeout=30)
             stranger = dc.add_user(555000000000000555, "stranger")
@@ -193,7 +195,13 @@ async def test_commands_synced_with_chinese_descriptions_and_intents(emulator, d
     assert set(commands) == {"edit", "export", "status", "credits", "new", "skill", "link", "cancel", "help"}
     assert commands["export"]["description_localizations"]["zh-CN"] == "渲染项目并发送 MP4"
     choices = [c["value"] for c in commands["skill"]["options"][0]["choices"]]
-    assert choices == ["video-leaderboard", "video-leaderboard-ai", "ai-video-editor-gaming", "what-is-video-clip-example", "game-music"]
+    assert choices == [
+        "video-leaderboard",
+        "video-leaderboard-ai",
+        "ai-video-editor-gaming",
+        "what-is-video-clip-example",
+        "game-music",
+    ]
     assert not dc.identify["intents"] & (1 << 15)  # message content intent off as configured
 
 
@@ -232,14 +240,26 @@ async def test_nemobot_run_starts_discord_and_telegram_together(emulator, dc, tm
     async with FakeTelegram(files_dir=tmp_path / "tg") as tg:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("NEMO_", "TELEGRAM_", "DISCORD_"))}
         env.update(
-            NEMO_API_URL=emulator.url, DATABASE_URL=f"sqlite:///{tmp_path / 'run.db'}", LOG_LEVEL="DEBUG",
+            NEMO_API_URL=emulator.url,
+            DATABASE_URL=f"sqlite:///{tmp_path / 'run.db'}",
+            LOG_LEVEL="DEBUG",
             PYTHONWARNINGS="error,ignore:'audioop' is deprecated:DeprecationWarning",
-            TELEGRAM_TOKEN=tg.token, TELEGRAM_API_URL=tg.url,
-            DISCORD_TOKEN=TOKEN, DISCORD_API_URL=dc.url, DISCORD_GATEWAY_URL=dc.ws_url, DISCORD_GUILD_IDS=str(GUILD),
+            TELEGRAM_TOKEN=tg.token,
+            TELEGRAM_API_URL=tg.url,
+            DISCORD_TOKEN=TOKEN,
+            DISCORD_API_URL=dc.url,
+            DISCORD_GATEWAY_URL=dc.ws_url,
+            DISCORD_GUILD_IDS=str(GUILD),
         )
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "run",
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
         try:
             await dc.wait_ready(timeout=30)
@@ -247,7 +267,9 @@ async def test_nemobot_run_starts_discord_and_telegram_together(emulator, dc, tm
             await wait_content(dc, int(msg["channel_id"]), "💳 Credits: 100 available", timeout=30)
             chat = tg.private_chat(user_id=8118)
             tg.user_text(chat, "/credits")
-            await tg.wait_until(lambda: any("💳 Credits" in (m.text or "") for m in tg.bot_messages(chat["id"])), timeout=30)
+            await tg.wait_until(
+                lambda: any("💳 Credits" in (m.text or "") for m in tg.bot_messages(chat["id"])), timeout=30
+            )
             proc.send_signal(signal.SIGTERM)
             _, err = await asyncio.wait_for(proc.communicate(), 30)
         finally:
@@ -266,6 +288,7 @@ async def test_attachment_falls_back_to_a_streamed_upload(emulator, dc, tmp_path
     from bot.nemo.errors import NemoBadRequest
 
     async with running_bot(emulator, dc, tmp_path) as (adapter, runtime):
+
         async def refuse_urls(*args, **kwargs):
             raise NemoBadRequest("cannot fetch that URL", status=200, code=4003)
 

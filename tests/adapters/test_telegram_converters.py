@@ -37,9 +37,22 @@ def update(bot, message: dict, update_id: int = 1) -> Update:
 
 
 def test_private_video(bot):
-    u = update(bot, {"video": {"file_id": "VID", "file_unique_id": "u1", "width": 1280, "height": 720, "duration": 5,
-                               "file_name": "clip.mp4", "mime_type": "video/mp4", "file_size": 1_055_736},
-                     "caption": "add a ranked leaderboard overlay"})
+    u = update(
+        bot,
+        {
+            "video": {
+                "file_id": "VID",
+                "file_unique_id": "u1",
+                "width": 1280,
+                "height": 720,
+                "duration": 5,
+                "file_name": "clip.mp4",
+                "mime_type": "video/mp4",
+                "file_size": 1_055_736,
+            },
+            "caption": "add a ranked leaderboard overlay",
+        },
+    )
     m = u.message
     assert is_for_bot(m, bot_id=BOT_ID, bot_username=BOT_NAME)
     [ref] = media_of(m)
@@ -57,13 +70,46 @@ def test_private_video(bot):
 @pytest.mark.parametrize(
     ("field", "value", "name", "kind"),
     [
-        ("document", {"file_id": "D", "file_unique_id": "d", "file_name": "raw.mov", "mime_type": "video/quicktime", "file_size": 9}, "raw.mov", "document"),
-        ("animation", {"file_id": "A", "file_unique_id": "a", "width": 1, "height": 1, "duration": 1}, "animation_a.mp4", "animation"),
-        ("video_note", {"file_id": "N", "file_unique_id": "n", "length": 240, "duration": 3}, "video_note_n.mp4", "video_note"),
-        ("audio", {"file_id": "M", "file_unique_id": "m", "duration": 60, "file_name": "beat.mp3"}, "beat.mp3", "audio"),
+        (
+            "document",
+            {
+                "file_id": "D",
+                "file_unique_id": "d",
+                "file_name": "raw.mov",
+                "mime_type": "video/quicktime",
+                "file_size": 9,
+            },
+            "raw.mov",
+            "document",
+        ),
+        (
+            "animation",
+            {"file_id": "A", "file_unique_id": "a", "width": 1, "height": 1, "duration": 1},
+            "animation_a.mp4",
+            "animation",
+        ),
+        (
+            "video_note",
+            {"file_id": "N", "file_unique_id": "n", "length": 240, "duration": 3},
+            "video_note_n.mp4",
+            "video_note",
+        ),
+        (
+            "audio",
+            {"file_id": "M", "file_unique_id": "m", "duration": 60, "file_name": "beat.mp3"},
+            "beat.mp3",
+            "audio",
+        ),
         ("voice", {"file_id": "V", "file_unique_id": "v", "duration": 2}, "voice_v.ogg", "voice"),
-        ("photo", [{"file_id": "P1", "file_unique_id": "p1", "width": 90, "height": 90},
-                   {"file_id": "P2", "file_unique_id": "p2", "width": 1280, "height": 960}], "photo_p2.jpg", "photo"),
+        (
+            "photo",
+            [
+                {"file_id": "P1", "file_unique_id": "p1", "width": 90, "height": 90},
+                {"file_id": "P2", "file_unique_id": "p2", "width": 1280, "height": 960},
+            ],
+            "photo_p2.jpg",
+            "photo",
+        ),
     ],
 )
 def test_media_kinds(bot, field, value, name, kind):
@@ -75,27 +121,74 @@ def test_media_kinds(bot, field, value, name, kind):
 def test_group_rules(bot):
     plain = update(bot, {"chat": GROUP, "text": "nice clip"}).message
     assert not is_for_bot(plain, bot_id=BOT_ID, bot_username=BOT_NAME)
-    command = update(bot, {"chat": GROUP, "text": "/export", "entities": [{"type": "bot_command", "offset": 0, "length": 7}]}).message
+    command = update(
+        bot, {"chat": GROUP, "text": "/export", "entities": [{"type": "bot_command", "offset": 0, "length": 7}]}
+    ).message
     assert is_for_bot(command, bot_id=BOT_ID, bot_username=BOT_NAME)
-    other = update(bot, {"chat": GROUP, "text": "/export@other_bot", "entities": [{"type": "bot_command", "offset": 0, "length": 17}]}).message
+    other = update(
+        bot,
+        {"chat": GROUP, "text": "/export@other_bot", "entities": [{"type": "bot_command", "offset": 0, "length": 17}]},
+    ).message
     assert not is_for_bot(other, bot_id=BOT_ID, bot_username=BOT_NAME)
-    ours = update(bot, {"chat": GROUP, "text": f"/export@{BOT_NAME}", "entities": [{"type": "bot_command", "offset": 0, "length": 21}]}).message
+    ours = update(
+        bot,
+        {
+            "chat": GROUP,
+            "text": f"/export@{BOT_NAME}",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 21}],
+        },
+    ).message
     assert is_for_bot(ours, bot_id=BOT_ID, bot_username=BOT_NAME) and text_of(ours, BOT_NAME) == "/export"
-    mention = update(bot, {"chat": GROUP, "text": f"@{BOT_NAME} add music", "entities": [{"type": "mention", "offset": 0, "length": 14}]}).message
+    mention = update(
+        bot,
+        {"chat": GROUP, "text": f"@{BOT_NAME} add music", "entities": [{"type": "mention", "offset": 0, "length": 14}]},
+    ).message
     assert is_for_bot(mention, bot_id=BOT_ID, bot_username=BOT_NAME) and text_of(mention, BOT_NAME) == "add music"
-    reply = update(bot, {"chat": GROUP, "text": "make it epic", "reply_to_message": {
-        "message_id": 5, "date": 1, "chat": GROUP, "from": BOT_USER, "text": "Done."}}).message
+    reply = update(
+        bot,
+        {
+            "chat": GROUP,
+            "text": "make it epic",
+            "reply_to_message": {"message_id": 5, "date": 1, "chat": GROUP, "from": BOT_USER, "text": "Done."},
+        },
+    ).message
     assert is_for_bot(reply, bot_id=BOT_ID, bot_username=BOT_NAME)
 
 
 def test_forum_topic_is_its_own_conversation(bot):
-    m = update(bot, {"chat": FORUM, "message_thread_id": 42, "is_topic_message": True, "text": f"@{BOT_NAME} status",
-                     "reply_to_message": {"message_id": 42, "date": 1, "chat": FORUM, "from": BOT_USER,
-                                          "forum_topic_created": {"name": "Clip 1", "icon_color": 1}}}).message
+    m = update(
+        bot,
+        {
+            "chat": FORUM,
+            "message_thread_id": 42,
+            "is_topic_message": True,
+            "text": f"@{BOT_NAME} status",
+            "reply_to_message": {
+                "message_id": 42,
+                "date": 1,
+                "chat": FORUM,
+                "from": BOT_USER,
+                "forum_topic_created": {"name": "Clip 1", "icon_color": 1},
+            },
+        },
+    ).message
     assert str(conversation_key(m)) == "telegram:-100300/42"
-    topic_only = update(bot, {"chat": FORUM, "message_thread_id": 42, "is_topic_message": True, "text": "chatting",
-                              "reply_to_message": {"message_id": 42, "date": 1, "chat": FORUM, "from": BOT_USER,
-                                                   "forum_topic_created": {"name": "Clip 1", "icon_color": 1}}}).message
+    topic_only = update(
+        bot,
+        {
+            "chat": FORUM,
+            "message_thread_id": 42,
+            "is_topic_message": True,
+            "text": "chatting",
+            "reply_to_message": {
+                "message_id": 42,
+                "date": 1,
+                "chat": FORUM,
+                "from": BOT_USER,
+                "forum_topic_created": {"name": "Clip 1", "icon_color": 1},
+            },
+        },
+    ).message
     assert not is_for_bot(topic_only, bot_id=BOT_ID, bot_username=BOT_NAME)
     reply_thread = update(bot, {"chat": GROUP, "message_thread_id": 9, "text": "x"}).message
     assert str(conversation_key(reply_thread)) == "telegram:-100200"  # not a topic: the chat
@@ -103,19 +196,35 @@ def test_forum_topic_is_its_own_conversation(bot):
 
 def test_album_is_one_message(bot):
     vids = [
-        update(bot, {"message_id": 20 + i, "media_group_id": "G1", "caption": "rank my clips" if i == 0 else None,
-                     "video": {"file_id": f"V{i}", "file_unique_id": f"u{i}", "width": 1, "height": 1, "duration": 1,
-                               "file_name": f"c{i}.mp4", "file_size": 100 + i}}).message
+        update(
+            bot,
+            {
+                "message_id": 20 + i,
+                "media_group_id": "G1",
+                "caption": "rank my clips" if i == 0 else None,
+                "video": {
+                    "file_id": f"V{i}",
+                    "file_unique_id": f"u{i}",
+                    "width": 1,
+                    "height": 1,
+                    "duration": 1,
+                    "file_name": f"c{i}.mp4",
+                    "file_size": 100 + i,
+                },
+            },
+        ).message
         for i in range(3)
     ]
-    incoming = to_incoming(vids, bot_username=BOT_NAME, opener=lambda r: (lambda: None))
+    incoming = to_incoming(vids, bot_username=BOT_NAME, opener=lambda r: lambda: None)
     assert [a.filename for a in incoming.attachments] == ["c0.mp4", "c1.mp4", "c2.mp4"]
     assert incoming.text == "rank my clips" and incoming.message_id == "20"
 
 
 def test_links_become_url_uploads(bot):
-    m = update(bot, {"text": "https://cdn.example.com/v/match%201.mp4 make a highlight reel https://example.com/page"}).message
-    incoming = to_incoming([m], bot_username=BOT_NAME, opener=lambda r: (lambda: None))
+    m = update(
+        bot, {"text": "https://cdn.example.com/v/match%201.mp4 make a highlight reel https://example.com/page"}
+    ).message
+    incoming = to_incoming([m], bot_username=BOT_NAME, opener=lambda r: lambda: None)
     [att] = incoming.attachments
     assert (att.filename, att.public_url, att.open) == ("match 1.mp4", "https://cdn.example.com/v/match%201.mp4", None)
     assert incoming.text == "make a highlight reel https://example.com/page"
@@ -125,7 +234,10 @@ def test_links_become_url_uploads(bot):
 def test_keyboard_and_callbacks():
     kb = keyboard((Button.EXPORT, Button.STATUS, Button.CREDITS, Button.NEW), "zh")
     rows = [[(b.text, b.callback_data) for b in row] for row in kb.inline_keyboard]
-    assert rows == [[("🎞️ 导出", "nb:export"), ("📋 状态", "nb:status")], [("💳 积分", "nb:credits"), ("🆕 新项目", "nb:new")]]
+    assert rows == [
+        [("🎞️ 导出", "nb:export"), ("📋 状态", "nb:status")],
+        [("💳 积分", "nb:credits"), ("🆕 新项目", "nb:new")],
+    ]
     assert keyboard(()) is None
     assert command_of_callback("nb:export") == "/export"
     assert command_of_callback("nb:rm -rf") is None and command_of_callback(None) is None

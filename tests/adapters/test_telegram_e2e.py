@@ -99,7 +99,10 @@ async def test_dm_leaderboard_then_export_delivers_a_1080p_video(emulator, tg, t
     # typing while working, upload_video while exporting; both command menus registered
     actions = {c.params["action"] for c in tg.calls_of("sendChatAction")}
     assert {"typing", "upload_video"} <= actions
-    assert set(tg.commands) == {None, "zh"} and tg.commands["zh"][0] == {"command": "export", "description": "渲染并发送视频"}
+    assert set(tg.commands) == {None, "zh"} and tg.commands["zh"][0] == {
+        "command": "export",
+        "description": "渲染并发送视频",
+    }
     # the token never appears in what the bot sent or logged, nor did the Telegram file URL reach NemoVideo
     assert tg.token not in caplog.text and tg.token.split(":")[1] not in caplog.text
     assert all(tg.token not in (t or "") for t in texts(tg, cid))
@@ -114,7 +117,9 @@ async def test_album_of_both_clips_is_one_upload_and_ranked(emulator, tg, tmp_pa
         await wait_text(tg, cid, "Switched to AI clip ranking")
         bunny = tg.add_file(BUNNY, file_name="bigbuckbunny.mp4", mime_type="video/mp4")
         bikes = tg.add_file(BIKES, file_name="bikes.mp4", mime_type="video/mp4")
-        tg.user_media(chat, "video", bunny, media_group_id="album1", caption="rank my clips by action and add a leaderboard")
+        tg.user_media(
+            chat, "video", bunny, media_group_id="album1", caption="rank my clips by action and add a leaderboard"
+        )
         tg.user_media(chat, "video", bikes, media_group_id="album1")
         await wait_text(tg, cid, "Added bigbuckbunny.mp4 (5.3 s, 1280x720), bikes.mp4 (10.0 s, 640x272)")
         await wait_text(tg, cid, "✅ Done in")
@@ -130,7 +135,9 @@ async def test_group_topics_are_separate_conversations(emulator, tg, tmp_path):
     gid = group["id"]
     async with running_bot(emulator, tg, tmp_path) as (adapter, runtime):
         tg.user_text(group, "just chatting among humans", thread_id=7)
-        tg.user_media(group, "video", tg.add_file(BIKES, file_name="bikes.mp4"), caption=f"@{tg.bot_username}", thread_id=7)
+        tg.user_media(
+            group, "video", tg.add_file(BIKES, file_name="bikes.mp4"), caption=f"@{tg.bot_username}", thread_id=7
+        )
         await wait_text(tg, gid, "Added bikes.mp4", thread_id=7)
         tg.user_text(group, f"/status@{tg.bot_username}", thread_id=9)
         await wait_text(tg, gid, "There is no project yet", thread_id=9)
@@ -197,17 +204,27 @@ async def test_webhook_checks_the_secret(emulator, tg, tmp_path):
     url = f"http://127.0.0.1:{port}/tg/hook"
     chat = tg.private_chat(user_id=6006)
     async with running_bot(
-        emulator, tg, tmp_path, telegram_webhook_url=url, telegram_webhook_secret="s3cret-Token_1",
-        telegram_webhook_listen="127.0.0.1", telegram_webhook_port=port,
+        emulator,
+        tg,
+        tmp_path,
+        telegram_webhook_url=url,
+        telegram_webhook_secret="s3cret-Token_1",
+        telegram_webhook_listen="127.0.0.1",
+        telegram_webhook_port=port,
     ):
         assert tg.webhook["url"] == url and tg.webhook["secret_token"] == "s3cret-Token_1"
-        update = {"update_id": 99, "message": {"message_id": 1, "date": 1, "chat": chat, "from": tg.user(6006), "text": "/credits"}}
+        update = {
+            "update_id": 99,
+            "message": {"message_id": 1, "date": 1, "chat": chat, "from": tg.user(6006), "text": "/credits"},
+        }
         async with aiohttp.ClientSession() as http:
             async with http.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}) as resp:
                 assert resp.status == 403
             async with http.post(url, json=update) as resp:
                 assert resp.status == 403
-            async with http.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-Token_1"}) as resp:
+            async with http.post(
+                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-Token_1"}
+            ) as resp:
                 assert resp.status == 200
         await wait_text(tg, chat["id"], "💳 Credits: 100 available")
     assert len([t for t in texts(tg, chat["id"]) if t.startswith("💳")]) == 1
@@ -244,13 +261,22 @@ async def test_nemobot_run_starts_telegram_and_stops_on_sigterm(emulator, tg, tm
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEMO_", "TELEGRAM_", "DISCORD_"))}
     env.update(
-        NEMO_API_URL=emulator.url, TELEGRAM_TOKEN=tg.token, TELEGRAM_API_URL=tg.url,
-        DATABASE_URL=f"sqlite:///{tmp_path / 'run.db'}", LOG_LEVEL="DEBUG",
+        NEMO_API_URL=emulator.url,
+        TELEGRAM_TOKEN=tg.token,
+        TELEGRAM_API_URL=tg.url,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'run.db'}",
+        LOG_LEVEL="DEBUG",
         PYTHONWARNINGS="error,ignore:'audioop' is deprecated:DeprecationWarning",
     )
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         chat = tg.private_chat(user_id=8008)
@@ -310,9 +336,16 @@ async def test_webhook_retry_is_handled_once(emulator, tg, tmp_path):
     port = free_port()
     url = f"http://127.0.0.1:{port}/tg/hook"
     chat = tg.private_chat(user_id=9229)
-    update = {"update_id": 4242, "message": {"message_id": 1, "date": 1, "chat": chat, "from": tg.user(9229), "text": "/credits"}}
+    update = {
+        "update_id": 4242,
+        "message": {"message_id": 1, "date": 1, "chat": chat, "from": tg.user(9229), "text": "/credits"},
+    }
     async with running_bot(
-        emulator, tg, tmp_path, telegram_webhook_url=url, telegram_webhook_secret="s3cret",
+        emulator,
+        tg,
+        tmp_path,
+        telegram_webhook_url=url,
+        telegram_webhook_secret="s3cret",
         telegram_webhook_port=port,
     ):
         async with aiohttp.ClientSession() as http:

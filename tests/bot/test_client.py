@@ -96,7 +96,11 @@ async def test_attribution_headers_on_every_call(emulator, client):
     attr = Attribution("game-music", "1.0.0", "telegram")
     sid = (await client.create_session(attribution=attr)).session_id
     await client.state(sid, attribution=attr)
-    assert emulator.state.sessions[sid].attribution == {"source": "game-music", "version": "1.0.0", "platform": "telegram"}
+    assert emulator.state.sessions[sid].attribution == {
+        "source": "game-music",
+        "version": "1.0.0",
+        "platform": "telegram",
+    }
 
 
 # ---------------------------------------------------------------- endpoints and dialects
@@ -122,7 +126,10 @@ async def test_multi_file_upload_and_state(client):
     files = await client.upload_files(
         sid, [UploadSource(filename="bigbuckbunny.mp4", path=BUNNY), UploadSource(filename="bikes.mp4", path=BIKES)]
     )
-    assert [(f.filename, f.width, f.height) for f in files] == [("bigbuckbunny.mp4", 1280, 720), ("bikes.mp4", 640, 272)]
+    assert [(f.filename, f.width, f.height) for f in files] == [
+        ("bigbuckbunny.mp4", 1280, 720),
+        ("bikes.mp4", 640, 272),
+    ]
     assert abs(files[0].duration - 5.3) < 0.1 and abs(files[1].duration - 10) < 0.1
     state = await client.state(sid)
     assert len(state.video_infos) == 2
@@ -137,7 +144,9 @@ async def test_upload_from_async_iterator(client):
                 yield block
                 await asyncio.sleep(0)
 
-    files = await client.upload_files(sid, [UploadSource(filename="bikes.mp4", stream=chunks, content_type="video/mp4")])
+    files = await client.upload_files(
+        sid, [UploadSource(filename="bikes.mp4", stream=chunks, content_type="video/mp4")]
+    )
     assert files[0].width == 640
 
 
@@ -250,7 +259,7 @@ async def test_export_in_every_render_shape(emulator, client, shape, tmp_path):
 
     outcome = await client.export(sid, draft, on_submit=on_submit, on_progress=on_progress, poll=FAST)
     assert outcome.render_id == submitted[0] and not outcome.needs_auth
-    assert seen[-1] == "completed" and "processing" in seen or "pending" in seen
+    assert (seen[-1] == "completed" and "processing" in seen) or "pending" in seen
     size = await client.download(outcome.download_url, tmp_path / "out.mp4")
     assert size and (tmp_path / "out.mp4").read_bytes()[4:8] == b"ftyp"
 
@@ -286,13 +295,12 @@ async def test_render_without_attribution_is_402(emulator, client):
 
     sid = await _session_with_clip(client, BIKES)
     token = await client._token()
-    async with aiohttp.ClientSession() as http:
-        async with http.post(
-            f"{emulator.url}/api/render/proxy/lambda",
-            json={"id": "render_x", "sessionId": sid, "draft": {}, "output": {}},
-            headers={"Authorization": f"Bearer {token}"},
-        ) as resp:
-            assert resp.status == 402
+    async with aiohttp.ClientSession() as http, http.post(
+        f"{emulator.url}/api/render/proxy/lambda",
+        json={"id": "render_x", "sessionId": sid, "draft": {}, "output": {}},
+        headers={"Authorization": f"Bearer {token}"},
+    ) as resp:
+        assert resp.status == 402
 
 
 async def test_cancel_render(emulator, client):
@@ -360,7 +368,10 @@ async def test_429_waits_retry_after_then_retries_once():
 async def test_gets_retry_5xx_with_backoff_posts_do_not():
     async with Scripted() as srv:
         srv.script["/api/credits/balance/simple"] = [(503, "busy"), (502, "bad"), CREDITS_OK]
-        srv.script["/api/tasks/me/with-session/nemo_agent"] = [(500, "boom"), (200, {"code": 0, "data": {"task_id": "t", "session_id": "s"}})]
+        srv.script["/api/tasks/me/with-session/nemo_agent"] = [
+            (500, "boom"),
+            (200, {"code": 0, "data": {"task_id": "t", "session_id": "s"}}),
+        ]
         async with NemoClient(srv.url, backoff_s=0.01) as c:
             assert (await c.credits()).total == 6
             with pytest.raises(E.NemoServerError):

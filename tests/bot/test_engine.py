@@ -16,10 +16,17 @@ KEY = ConversationKey(platform="console", chat_id="t1")
 
 def msg(text: str = "", *files: Path, key: ConversationKey = KEY, locale: str | None = None, **att) -> IncomingMessage:
     attachments = tuple(
-        Attachment(filename=att.get("filename", f.name), size=att.get("size", f.stat().st_size), path=f, content_type="video/mp4")
+        Attachment(
+            filename=att.get("filename", f.name),
+            size=att.get("size", f.stat().st_size),
+            path=f,
+            content_type="video/mp4",
+        )
         for f in files
     )
-    return IncomingMessage(conversation=key, sender="u", text=text, attachments=attachments, message_id="m", locale=locale)
+    return IncomingMessage(
+        conversation=key, sender="u", text=text, attachments=attachments, message_id="m", locale=locale
+    )
 
 
 @pytest.fixture
@@ -205,7 +212,9 @@ async def test_dropped_stream_is_not_resent(runtime, emulator, channel):
 async def test_messages_during_a_run_are_queued_in_order(runtime, emulator, channel):
     emulator.config.step_delay_s = 0.05
     await runtime.engine.handle(msg("", BUNNY), channel)
-    first = asyncio.create_task(runtime.engine.handle(msg("add a ranked leaderboard overlay showing the top performers"), channel))
+    first = asyncio.create_task(
+        runtime.engine.handle(msg("add a ranked leaderboard overlay showing the top performers"), channel)
+    )
     while not runtime.engine.is_busy(str(KEY)):
         await asyncio.sleep(0.01)
     await runtime.engine.handle(msg("add background music"), channel)
@@ -244,7 +253,9 @@ async def test_quick_commands(runtime, emulator, channel):
     assert channel.texts()[-1].startswith("There is no project yet")
     await runtime.engine.handle(msg("", BUNNY), channel)
     await runtime.engine.handle(msg("/link"), channel)
-    assert channel.texts()[-1].startswith("Open the project in the web editor: https://nemovideo.com/workspace/claim?ct=")
+    assert channel.texts()[-1].startswith(
+        "Open the project in the web editor: https://nemovideo.com/workspace/claim?ct="
+    )
     await runtime.engine.handle(msg("/skill game-music"), channel)
     assert "Switched to Game music (game-music)" in channel.texts()[-1]
     await runtime.engine.handle(msg("/help"), channel)
@@ -360,7 +371,9 @@ async def test_cancel_during_a_run_drops_the_queue(runtime, emulator, channel):
     assert channel.texts()[-1] == "Nothing is running right now."
     await runtime.engine.handle(msg("", BUNNY), channel)
     emulator.config.step_delay_s = 0.3
-    run = asyncio.create_task(runtime.engine.handle(msg("add a ranked leaderboard overlay showing the top performers"), channel))
+    run = asyncio.create_task(
+        runtime.engine.handle(msg("add a ranked leaderboard overlay showing the top performers"), channel)
+    )
     while not any(t.startswith("🎬") or t.startswith("🔍") for t in channel.texts()):
         await asyncio.sleep(0.02)
     await runtime.engine.handle(msg("add background music"), channel)  # queued
@@ -431,7 +444,9 @@ async def test_run_cut_off_by_a_restart_is_reported_not_resent(emulator, setting
     async with open_runtime(settings) as rt:
         await rt.engine.handle(msg("", BUNNY), channel)
         emulator.config.step_delay_s = 0.3
-        run = asyncio.create_task(rt.engine.handle(msg("add a ranked leaderboard overlay showing the top performers"), channel))
+        run = asyncio.create_task(
+            rt.engine.handle(msg("add a ranked leaderboard overlay showing the top performers"), channel)
+        )
         while not any(t.startswith(("🎬", "🔍")) for t in channel.texts()):
             await asyncio.sleep(0.02)
     assert run.done()
@@ -447,7 +462,10 @@ async def test_run_cut_off_by_a_restart_is_reported_not_resent(emulator, setting
         conv = await rt.store.get_conversation(str(KEY))
     assert "run" not in conv.data
     text = channel.texts()[-1]
-    assert text.startswith('I restarted while working on "add a ranked leaderboard overlay') and "Added leaderboard" in text
+    assert (
+        text.startswith('I restarted while working on "add a ranked leaderboard overlay')
+        and "Added leaderboard" in text
+    )
     assert "⚠️ Interrupted by a restart of the bot." in channel.texts()
     assert emulator.state.runs_per_session[conv.session_id] == 1
 
@@ -470,7 +488,9 @@ async def test_queued_messages_survive_a_restart_in_order(emulator, settings):
     async with open_runtime(settings) as rt:
         await rt.engine.handle(msg("", BUNNY), channel)
         emulator.config.step_delay_s = 0.3
-        run = asyncio.create_task(rt.engine.handle(msg("add a ranked leaderboard overlay showing the top performers"), channel))
+        run = asyncio.create_task(
+            rt.engine.handle(msg("add a ranked leaderboard overlay showing the top performers"), channel)
+        )
         while not rt.engine.is_busy(str(KEY)):
             await asyncio.sleep(0.02)
         await rt.engine.handle(msg("add background music"), channel)
@@ -509,7 +529,9 @@ async def test_unconfirmed_render_is_resubmitted_only_if_unknown(runtime, emulat
     conv = await runtime.store.get_conversation(str(KEY))
     rid = "render_crashed_before_confirmation"
     if backend_knows_it:  # the submit reached NemoVideo, the process died before recording it
-        await runtime.client.submit_render(conv.session_id, (await runtime.client.state(conv.session_id)).draft, render_id=rid)
+        await runtime.client.submit_render(
+            conv.session_id, (await runtime.client.state(conv.session_id)).draft, render_id=rid
+        )
     await runtime.store.save_render(RenderJob(rid, str(KEY), conv.session_id, status="submitting"))
 
     async def channel_for(key):

@@ -8,8 +8,11 @@ from bot.gui import translate
 @pytest.mark.parametrize(
     ("text", "kept", "actions"),
     [
-        ("I added a leaderboard with 5 rows. Click the Export button to download your video.",
-         "I added a leaderboard with 5 rows.", {"export"}),
+        (
+            "I added a leaderboard with 5 rows. Click the Export button to download your video.",
+            "I added a leaderboard with 5 rows.",
+            {"export"},
+        ),
         ("Added lo-fi music at 35%. You can preview it in the timeline.", "Added lo-fi music at 35%.", {"timeline"}),
         ("Open the Assets panel to see your clips.", "", {"timeline"}),
         ("Drag the title to where you want it. The title reads 'GG'.", "The title reads 'GG'.", {"edit"}),

@@ -81,8 +81,13 @@ def test_run_without_platform_tokens_says_what_to_set(tmp_path):
 
 
 def test_run_reports_an_adapter_that_cannot_start(tmp_path):
-    env = {"PATH": "", "HOME": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
-           "TELEGRAM_TOKEN": "123:secret-token", "TELEGRAM_API_URL": "http://127.0.0.1:9"}
+    env = {
+        "PATH": "",
+        "HOME": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+        "TELEGRAM_TOKEN": "123:secret-token",
+        "TELEGRAM_API_URL": "http://127.0.0.1:9",
+    }
     proc = subprocess.run(
         [sys.executable, "-m", "bot.cli", "run"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
     )

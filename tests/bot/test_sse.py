@@ -46,7 +46,9 @@ EX_RESPONSE = (
     '"response":{"status":"success"}}}],"role":"user"},"actions":{"stateDelta":{"draft":{"t":[],"d":0}}},'
     '"invocationId":"e-5c1f0a","author":"nemo_agent","id":"c8Ur3MoP","timestamp":1773423620.0}'
 )
-EX_ERROR_CODE = '{"errorCode":"MALFORMED_FUNCTION_CALL","errorMessage":"Malformed function call: edit(","id":"d9Vs4NpQ"}'
+EX_ERROR_CODE = (
+    '{"errorCode":"MALFORMED_FUNCTION_CALL","errorMessage":"Malformed function call: edit(","id":"d9Vs4NpQ"}'
+)
 EX_ERROR = (
     '{"error":"ValueError: bad draft","error_details":{"error_type":"ValueError",'
     '"error_message":"bad draft","timestamp":1773423625.0}}'
@@ -215,7 +217,12 @@ PARSE_CASES = [
     ),
     # snake_case variants
     pytest.param(
-        ev(content={"parts": [{"function_call": {"id": "s1", "name": "edit_draft", "args": {"a": 1}}}], "role": "model"}),
+        ev(
+            content={
+                "parts": [{"function_call": {"id": "s1", "name": "edit_draft", "args": {"a": 1}}}],
+                "role": "model",
+            }
+        ),
         [ToolCall("edit_draft", "s1", {"a": 1})],
         id="snake-function-call",
     ),
@@ -317,7 +324,11 @@ def test_protocol_error_is_value_error_and_message_is_clipped() -> None:
         pytest.param(SSEMessage(data=None), [Heartbeat()], id="data-none"),
         pytest.param(SSEMessage(data=""), [Heartbeat()], id="data-empty"),
         pytest.param(SSEMessage(data=EX_HEARTBEAT), [Heartbeat()], id="heartbeat-json"),
-        pytest.param(SSEMessage(data=EX_CALL, event="message"), [ToolCall("edit_multitrack", "adk-1a2b", {"instruction": "add a leaderboard"})], id="json"),
+        pytest.param(
+            SSEMessage(data=EX_CALL, event="message"),
+            [ToolCall("edit_multitrack", "adk-1a2b", {"instruction": "add a leaderboard"})],
+            id="json",
+        ),
     ],
 )
 def test_events_from_message(message: SSEMessage, expected: list[object]) -> None:

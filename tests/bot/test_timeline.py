@@ -10,7 +10,11 @@ DRAFT = {
     "t": [
         {"id": "v", "tt": 0, "sg": [{"id": "a", "st": 0, "d": 10000, "n": "city timelapse"}]},
         {"id": "b", "tt": 1, "sg": [{"id": "m", "st": 0, "d": 10000, "n": "Lo-fi", "vol": 0.35}]},
-        {"id": "t", "tt": 7, "sg": [{"id": "x", "st": 0, "d": 3000, "txt": "Urban Dreams", "n": "Urban Dreams", "kind": "title"}]},
+        {
+            "id": "t",
+            "tt": 7,
+            "sg": [{"id": "x", "st": 0, "d": 3000, "txt": "Urban Dreams", "n": "Urban Dreams", "kind": "title"}],
+        },
     ],
     "d": 10000,
     "m": {"title": "Urban Dreams", "width": 1920, "height": 1080},
@@ -19,7 +23,7 @@ DRAFT = {
 
 def test_summary_matches_contract_example():
     assert summarize(DRAFT) == (
-        'Timeline (3 tracks): 1. Video: city timelapse (0-10s) 2. BGM: Lo-fi (0-10s, 35%) '
+        "Timeline (3 tracks): 1. Video: city timelapse (0-10s) 2. BGM: Lo-fi (0-10s, 35%) "
         '3. Title: "Urban Dreams" (0-3s)'
     )
 

@@ -154,5 +154,5 @@ async def test_kill_during_agent_runs_nothing_is_resent(emulator, tg, tmp_path, 
     assert set(emulator.state.runs_per_session.values()) == {1}, "no run is ever sent twice"
     for i, chat in enumerate(chats):
         report = next(t for t in texts(tg, chat["id"]) if t.startswith("I restarted"))
-        assert f'"add title \'Run {i}\'"' in report and f'Added title "Run {i}"' in report
+        assert f"\"add title 'Run {i}'\"" in report and f'Added title "Run {i}"' in report
     print(f"crash test (runs): {CONVERSATIONS} runs cut off, 0 re-sent, {CONVERSATIONS} users told")

@@ -27,9 +27,26 @@ def gray_frame(path: Path, t: float, *, fit: bool = False) -> bytes:
     """One frame at ``t`` seconds as 1920x1080 8-bit luma; ``fit`` scales and pads a source like the renderer."""
     vf = f"scale={W}:{H}:force_original_aspect_ratio=decrease,pad={W}:{H}:(ow-iw)/2:(oh-ih)/2" if fit else "null"
     out = subprocess.run(
-        [ffmpeg_exe(), "-v", "error", "-ss", str(t), "-i", str(path), "-frames:v", "1", "-vf", vf,
-         "-f", "rawvideo", "-pix_fmt", "gray", "-"],
-        check=True, capture_output=True,
+        [
+            ffmpeg_exe(),
+            "-v",
+            "error",
+            "-ss",
+            str(t),
+            "-i",
+            str(path),
+            "-frames:v",
+            "1",
+            "-vf",
+            vf,
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "gray",
+            "-",
+        ],
+        check=True,
+        capture_output=True,
     ).stdout
     assert len(out) == W * H
     return out
@@ -50,7 +67,8 @@ def region_diff(a: bytes, b: bytes, box: tuple[float, float, float, float]) -> f
 def audio_rms(path: Path) -> float:
     raw = subprocess.run(
         [ffmpeg_exe(), "-v", "error", "-i", str(path), "-vn", "-ac", "1", "-ar", "16000", "-f", "s16le", "-"],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     ).stdout
     samples = array.array("h", raw)
     return math.sqrt(sum(s * s for s in samples[::4]) / max(1, len(samples[::4])))
@@ -59,7 +77,13 @@ def audio_rms(path: Path) -> float:
 def video_info(path: Path) -> tuple[str, int, int, float, bool]:
     with av.open(str(path)) as c:
         v = c.streams.video[0]
-        return v.codec_context.name, v.codec_context.width, v.codec_context.height, c.duration / 1e6, bool(c.streams.audio)
+        return (
+            v.codec_context.name,
+            v.codec_context.width,
+            v.codec_context.height,
+            c.duration / 1e6,
+            bool(c.streams.audio),
+        )
 
 
 def timeline_end(transcript: str) -> float:
@@ -123,7 +147,11 @@ def test_readme_demo_command_without_a_clip(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEMO_", "DATABASE_"))}
     proc = subprocess.run(
         [sys.executable, "-m", "bot.cli", "demo", "--out", str(out)],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     assert "you: add a ranked leaderboard overlay showing the top performers" in proc.stdout
@@ -136,7 +164,10 @@ def test_readme_demo_command_without_a_clip(tmp_path):
 def test_demo_reports_a_missing_clip(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "bot.cli", "demo", "--clip", str(tmp_path / "nope.mp4")],
-        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 1
     assert proc.stderr.strip() == f"demo failed: clip not found: {tmp_path / 'nope.mp4'}"

@@ -41,12 +41,20 @@ async def world(emulator, tmp_path):
     async with FakeTelegram(files_dir=tmp_path / "tg") as tg, FakeDiscord(files_dir=tmp_path / "dc") as dc:
         dc.add_guild(GUILD, channels=[CHANNEL])
         settings = fast_settings(
-            emulator.url, tmp_path,
-            telegram_token=tg.token, telegram_api_url=tg.url,
-            telegram_edit_interval_s=0.2, telegram_group_edit_interval_s=0.2,
-            discord_token="MTIz.soak.token", discord_api_url=dc.url, discord_gateway_url=dc.ws_url,
-            discord_guild_ids=str(GUILD), discord_edit_interval_s=0.2,
-            progress_edit_interval_s=0.3, rate_limit_wait_s=0.0, drop_first_check_s=0.2,
+            emulator.url,
+            tmp_path,
+            telegram_token=tg.token,
+            telegram_api_url=tg.url,
+            telegram_edit_interval_s=0.2,
+            telegram_group_edit_interval_s=0.2,
+            discord_token="MTIz.soak.token",
+            discord_api_url=dc.url,
+            discord_gateway_url=dc.ws_url,
+            discord_guild_ids=str(GUILD),
+            discord_edit_interval_s=0.2,
+            progress_edit_interval_s=0.3,
+            rate_limit_wait_s=0.0,
+            drop_first_check_s=0.2,
         )
         async with open_runtime(settings, platform="telegram") as runtime:
             telegram = TelegramAdapter(runtime.engine, settings)
@@ -97,7 +105,9 @@ async def test_soak_200_conversations_with_backend_faults(emulator, world, tmp_p
             count = lambda: len(tg.bot_messages(chat["id"]))  # noqa: E731
             await step("credits", count, key, lambda: _call(tg.user_text, chat, "/credits"))
             file = tg.add_file(clip, file_name=f"t{i}.mp4")
-            await step("edit", count, key, lambda: _call(tg.user_media, chat, "video", file, caption=f"add title 'T{i}'"))
+            await step(
+                "edit", count, key, lambda: _call(tg.user_media, chat, "video", file, caption=f"add title 'T{i}'")
+            )
             for r in range(1, ROUNDS):
                 await step(f"edit {r}", count, key, lambda: _call(tg.user_text, chat, f"add title 'T{i}.{r}'"))
             if rng.random() < 0.15:
@@ -129,7 +139,9 @@ async def test_soak_200_conversations_with_backend_faults(emulator, world, tmp_p
                 await step("export", count, key, lambda: dc.dm_message(user_id, "export"))
 
     started = time.monotonic()
-    await asyncio.gather(*(telegram_user(i) for i in range(PER_PLATFORM)), *(discord_user(i) for i in range(PER_PLATFORM)))
+    await asyncio.gather(
+        *(telegram_user(i) for i in range(PER_PLATFORM)), *(discord_user(i) for i in range(PER_PLATFORM))
+    )
     elapsed = time.monotonic() - started
     await asyncio.sleep(1.0)
 

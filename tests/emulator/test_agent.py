@@ -12,7 +12,7 @@ from emulator import agent, media
 from emulator.render import render_draft
 from emulator.state import initial_session_state
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 BUNNY = FIXTURES / "bigbuckbunny.mp4"
 BIKES = FIXTURES / "bikes.mp4"
 
@@ -56,7 +56,12 @@ def _ctx(state: dict[str, Any], tmp_path: Path, profile: str | None = None, **kw
         return url, path
 
     return agent.AgentContext(
-        state=copy.deepcopy(state), resolve=resolve, new_media=new_media, profile=profile, score_cache=_SCORE_CACHE, **kw
+        state=copy.deepcopy(state),
+        resolve=resolve,
+        new_media=new_media,
+        profile=profile,
+        score_cache=_SCORE_CACHE,
+        **kw,
     )
 
 
@@ -82,9 +87,7 @@ def _tools(steps: list[Any]) -> list[str]:
 
 
 def _track(draft: dict[str, Any], tt: int, kind: str | None = None) -> dict[str, Any]:
-    found = [
-        t for t in draft["t"] if t["tt"] == tt and (kind is None or any(s.get("kind") == kind for s in t["sg"]))
-    ]
+    found = [t for t in draft["t"] if t["tt"] == tt and (kind is None or any(s.get("kind") == kind for s in t["sg"]))]
     assert len(found) == 1, draft
     return found[0]
 
@@ -237,7 +240,9 @@ async def test_leaderboard_keeps_existing_video_track(tmp_path: Path) -> None:
 
 
 async def test_rank_clips_best_first_with_fades(tmp_path: Path) -> None:
-    _, steps, delta, _ = await _run("rank these clips by action", _state(BUNNY, BIKES), tmp_path, "video-leaderboard-ai")
+    _, steps, delta, _ = await _run(
+        "rank these clips by action", _state(BUNNY, BIKES), tmp_path, "video-leaderboard-ai"
+    )
     assert _tools(steps) == ["rank_clips", "edit_multitrack"]
     draft = delta["draft"]
     check_draft(draft)
@@ -333,7 +338,9 @@ async def test_background_music_over_whole_video(tmp_path: Path) -> None:
 async def test_music_prefers_uploaded_audio(tmp_path: Path) -> None:
     state = _state(BUNNY)
     song = media.make_music(tmp_path / "song.m4a", 3.0, style="chill")
-    state["video_infos"].append({"filename": "song.m4a", "file_type": "audio", "cdn_url": "http://emu.test/cdn/x/song.m4a", "duration": 3.0})
+    state["video_infos"].append(
+        {"filename": "song.m4a", "file_type": "audio", "cdn_url": "http://emu.test/cdn/x/song.m4a", "duration": 3.0}
+    )
     _, steps, delta, _ = await _run("add background music", state, tmp_path)
     assert _tools(steps) == ["edit_multitrack"]
     seg = _track(delta["draft"], 1)["sg"][0]

@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestServer
 from emulator.app import Emulator, serve
 from emulator.config import EmulatorConfig
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 BUNNY = FIXTURES / "bigbuckbunny.mp4"
 BIKES = FIXTURES / "bikes.mp4"
 ATTRIBUTION = {"X-Skill-Source": "video-leaderboard", "X-Skill-Version": "1.0.0", "X-Skill-Platform": "console"}
@@ -122,7 +122,9 @@ class Api:
         return body["data"]
 
     async def new_session(self) -> str:
-        status, body = await self.request("POST", "/api/tasks/me/with-session/nemo_agent", json={"task_name": "project", "language": "en"})
+        status, body = await self.request(
+            "POST", "/api/tasks/me/with-session/nemo_agent", json={"task_name": "project", "language": "en"}
+        )
         assert status == 200 and body["code"] == 0, body
         self.sid = body["data"]["session_id"]
         return self.sid
@@ -132,7 +134,9 @@ class Api:
         handles = [open(p, "rb") for p in paths]  # noqa: SIM115 - closed below
         try:
             for i, (p, fh) in enumerate(zip(paths, handles)):
-                form.add_field("files", fh, filename=(names[i] if names else p.name), content_type="application/octet-stream")
+                form.add_field(
+                    "files", fh, filename=(names[i] if names else p.name), content_type="application/octet-stream"
+                )
             return await self.request("POST", f"/api/upload-video/nemo_agent/me/{self.sid}", data=form)
         finally:
             for fh in handles:
@@ -243,7 +247,11 @@ async def test_end_to_end_leaderboard_render(http: aiohttp.ClientSession, shape:
         board = [s for t in state["draft"]["t"] if t["tt"] == 7 for s in t["sg"] if s.get("kind") == "leaderboard"]
         assert len(board) == 1 and len(board[0]["rows"]) == 5
         assert emu.state.runs_per_session == {api.sid: 1}
-        assert emu.state.attribution[api.sid] == {"source": "video-leaderboard", "version": "1.0.0", "platform": "console"}
+        assert emu.state.attribution[api.sid] == {
+            "source": "video-leaderboard",
+            "version": "1.0.0",
+            "platform": "console",
+        }
 
         status, body = await api.submit_render("render_e2e")
         assert (status, body) == (200, {"success": True, "data": {"id": "render_e2e", "status": "pending"}})
@@ -283,7 +291,9 @@ async def test_heartbeat_styles_on_the_wire(api: Api, style: str, kind: str, exp
     frames = await api.run(LEADERBOARD)
     beats = [f for f in frames if f == (kind, expected)]
     assert beats, frames
-    others = {"json": [("empty", None)], "empty": [("event", {"type": "heartbeat"})], "comment": [("empty", None)]}[style]
+    others = {"json": [("empty", None)], "empty": [("event", {"type": "heartbeat"})], "comment": [("empty", None)]}[
+        style
+    ]
     assert not [f for f in frames if f in others]
     assert adk_events(frames)  # real events still there
 
@@ -337,7 +347,12 @@ async def test_thought_partial_and_final_text(api: Api) -> None:
 
 async def test_run_accepts_camel_case_body_and_chinese(api: Api) -> None:
     await api.ready()
-    body = {"appName": "nemo_agent", "userId": "me", "sessionId": api.sid, "newMessage": {"role": "user", "parts": [{"text": "导出视频"}]}}
+    body = {
+        "appName": "nemo_agent",
+        "userId": "me",
+        "sessionId": api.sid,
+        "newMessage": {"role": "user", "parts": [{"text": "导出视频"}]},
+    }
     async with api.http.post(api.base + "/run_sse", json=body, headers=api.auth) as r:
         assert r.status == 200
         events = adk_events(parse_sse(await r.read()))
@@ -517,10 +532,14 @@ async def test_credits_freeze_consume_and_2001(api: Api) -> None:
 async def test_session_variants_claim_token_and_1002(api: Api) -> None:
     await api.login()
     sid = await api.new_session()
-    status, body = await api.request("POST", "/api/tasks/me/with-session/nemo_agent", json={"task_name": "p", "language": "zh-CN"})
+    status, body = await api.request(
+        "POST", "/api/tasks/me/with-session/nemo_agent", json={"task_name": "p", "language": "zh-CN"}
+    )
     assert "user_id" not in body["data"]
     api.emu.config.session_user_id = True
-    status, body = await api.request("POST", "/api/tasks/me/with-session/nemo_agent", json={"task_name": "p", "language": "en"})
+    status, body = await api.request(
+        "POST", "/api/tasks/me/with-session/nemo_agent", json={"task_name": "p", "language": "en"}
+    )
     assert body["data"]["user_id"] == api.user_id
     state = await api.state()
     assert state == {
@@ -722,7 +741,10 @@ async def test_cancel_render_kills_ffmpeg(api: Api) -> None:
             break
         await asyncio.sleep(0.01)
     status, body = await api.request("POST", "/api/render/proxy/lambda/render_c/cancel")
-    assert (status, body) == (200, {"success": True, "data": {"id": "render_c", "status": "failed", "error": "cancelled"}})
+    assert (status, body) == (
+        200,
+        {"success": True, "data": {"id": "render_c", "status": "failed", "error": "cancelled"}},
+    )
     await asyncio.wait_for(api.emu.state.idle(), 10)  # ffmpeg stopped, job over
     _, body = await api.request("GET", "/api/render/proxy/lambda/render_c")
     assert body["data"]["status"] == "failed" and body["data"]["error"] == "cancelled"
@@ -760,7 +782,9 @@ async def test_keeps_given_data_dir(tmp_path: Path, http: aiohttp.ClientSession)
     assert any((tmp_path / "data" / "cdn").rglob("bigbuckbunny.mp4"))
 
 
-async def test_serve_logs_url_and_stops_on_cancel(capsys: pytest.CaptureFixture[str], http: aiohttp.ClientSession) -> None:
+async def test_serve_logs_url_and_stops_on_cancel(
+    capsys: pytest.CaptureFixture[str], http: aiohttp.ClientSession
+) -> None:
     task = asyncio.create_task(serve("127.0.0.1", 0, fast_config()))
     url = None
     for _ in range(200):

@@ -1,4 +1,4 @@
-"""emulator.render: real ffmpeg renders of drafts built from the shared fixtures."""
+"""emulator.render: real ffmpeg renders of drafts built from the fixture clips (tests/fixtures)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from emulator import media, render
 from emulator.render import RenderError, RenderResult, render_draft
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 BBB = FIXTURES / "bigbuckbunny.mp4"
 BIKES = FIXTURES / "bikes.mp4"
 
@@ -265,14 +265,24 @@ def test_draft_duration_pads_with_black_and_keeps_text(resolve, tmp_path: Path) 
 
 def test_awkward_text_renders(resolve, tmp_path: Path) -> None:
     texts = [
-        "It's 100% \"great\": C:\\temp\\x; [a,b] {c} %{pts} $HOME",
+        'It\'s 100% "great": C:\\temp\\x; [a,b] {c} %{pts} $HOME',
         "你好，世界 — 排行榜",
         "line one\nline two: a much longer line that has to be wrapped on a small canvas",
     ]
-    segs = [{"st": i * 300, "d": 300, "txt": t, "kind": k, "pos": p}
-            for i, (t, k, p) in enumerate(zip(texts, ["title", "caption", "title"], ["top", "bottom", "left"]))]
-    segs.append({"st": 0, "d": 900, "kind": "leaderboard", "n": "Top 'players': 100%", "pos": "left",
-                 "rows": [{"rank": i, "name": f"clip: {i} 'x' 50%", "score": 99.95 - i} for i in range(1, 40)]})
+    segs = [
+        {"st": i * 300, "d": 300, "txt": t, "kind": k, "pos": p}
+        for i, (t, k, p) in enumerate(zip(texts, ["title", "caption", "title"], ["top", "bottom", "left"]))
+    ]
+    segs.append(
+        {
+            "st": 0,
+            "d": 900,
+            "kind": "leaderboard",
+            "n": "Top 'players': 100%",
+            "pos": "left",
+            "rows": [{"rank": i, "name": f"clip: {i} 'x' 50%", "score": 99.95 - i} for i in range(1, 40)],
+        }
+    )
     draft = {"t": [{"tt": 7, "sg": segs}], "m": canvas(320, 180)}  # fmt: skip
     result = render_draft(draft, resolve, tmp_path / "text.mp4")
     assert result.duration_s == pytest.approx(0.9, abs=0.05)

@@ -210,7 +210,7 @@ def snowflake(when: float | None = None, increment: int = 0) -> int:
 
 def iso_time(when: float | None = None) -> str:
     """An ISO-8601 timestamp as Discord writes them (``2024-01-01T00:00:00.000000+00:00``)."""
-    moment = datetime.datetime.fromtimestamp(time.time() if when is None else when, datetime.timezone.utc)
+    moment = datetime.datetime.fromtimestamp(time.time() if when is None else when, datetime.UTC)
     return moment.isoformat(timespec="microseconds")
 
 
@@ -453,7 +453,11 @@ def guild_payload(
         role_id = bot_role_id if bot_role_id is not None else guild_id + 2
         roles.append(
             role_payload(
-                role_id, bot_user["username"], permissions=bot_permissions, position=1, managed=True,
+                role_id,
+                bot_user["username"],
+                permissions=bot_permissions,
+                position=1,
+                managed=True,
                 bot_id=int(bot_user["id"]),
             )
         )
@@ -1465,9 +1469,7 @@ class FakeDiscord:
         data: dict[str, Any] = {"custom_id": custom_id, "component_type": component_type}
         if values is not None:
             data["values"] = list(values)
-        return await self._new_interaction(
-            3, data, channel, gid, user, locale, None, None, source_message=message
-        )
+        return await self._new_interaction(3, data, channel, gid, user, locale, None, None, source_message=message)
 
     async def disconnect_clients(self, code: int = 4000) -> None:
         """Close every gateway socket (sessions stay resumable unless ``code`` is 1000/1001).
@@ -2067,15 +2069,49 @@ class FakeDiscord:
             name = command.get("name", "")
             kind = command.get("type", 1)
             if kind == 1 and (not re.fullmatch(r"[-_\w]{1,32}", name) or name != name.lower()):
-                raise ApiError(400, "Invalid Form Body", 50035, {str(index): {"name": {"_errors": [
-                    {"code": "APPLICATION_COMMAND_INVALID_NAME", "message": "Command name is invalid"}]}}})
+                raise ApiError(
+                    400,
+                    "Invalid Form Body",
+                    50035,
+                    {
+                        str(index): {
+                            "name": {
+                                "_errors": [
+                                    {"code": "APPLICATION_COMMAND_INVALID_NAME", "message": "Command name is invalid"}
+                                ]
+                            }
+                        }
+                    },
+                )
             if kind == 1 and not 1 <= len(command.get("description", "")) <= 100:
-                raise ApiError(400, "Invalid Form Body", 50035, {str(index): {"description": {"_errors": [
-                    {"code": "BASE_TYPE_BAD_LENGTH", "message": "Must be between 1 and 100 in length."}]}}})
+                raise ApiError(
+                    400,
+                    "Invalid Form Body",
+                    50035,
+                    {
+                        str(index): {
+                            "description": {
+                                "_errors": [
+                                    {"code": "BASE_TYPE_BAD_LENGTH", "message": "Must be between 1 and 100 in length."}
+                                ]
+                            }
+                        }
+                    },
+                )
             if (kind, name) in seen:
-                raise ApiError(400, "Invalid Form Body", 50035, {"_errors": [
-                    {"code": "APPLICATION_COMMANDS_DUPLICATE_NAME",
-                     "message": f"Application command names must be unique: {name}"}]})
+                raise ApiError(
+                    400,
+                    "Invalid Form Body",
+                    50035,
+                    {
+                        "_errors": [
+                            {
+                                "code": "APPLICATION_COMMANDS_DUPLICATE_NAME",
+                                "message": f"Application command names must be unique: {name}",
+                            }
+                        ]
+                    },
+                )
             seen.add((kind, name))
             command_id = self._command_ids.setdefault((guild_id, name), self._new_id())
             out = {
@@ -2105,9 +2141,22 @@ class FakeDiscord:
         guild = self.guilds.get(_int(params["guild_id"]))
         if guild is None:
             raise _unknown("Guild", 10004)
-        skip = {"members", "channels", "threads", "presences", "voice_states", "joined_at", "large", "lazy",
-                "member_count", "stage_instances", "guild_scheduled_events", "soundboard_sounds",
-                "embedded_activities", "unavailable"}
+        skip = {
+            "members",
+            "channels",
+            "threads",
+            "presences",
+            "voice_states",
+            "joined_at",
+            "large",
+            "lazy",
+            "member_count",
+            "stage_instances",
+            "guild_scheduled_events",
+            "soundboard_sounds",
+            "embedded_activities",
+            "unavailable",
+        }
         return 200, {k: copy.deepcopy(v) for k, v in guild.items() if k not in skip}
 
     async def _r_guild_channels(self, call: Call, params: dict) -> tuple[int, Any]:
@@ -2498,7 +2547,7 @@ class FakeDiscord:
         if content and len(content) > MAX_MESSAGE_CHARS:
             raise _form_error("content", "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_MESSAGE_CHARS} or fewer in length.")
         flags = int(body.get("flags") or 0)
-        if has_existing or flags & FLAG_IS_COMPONENTS_V2 and body.get("components"):
+        if has_existing or (flags & FLAG_IS_COMPONENTS_V2 and body.get("components")):
             return
         parts = (content, body.get("embeds"), files, body.get("sticker_ids"), body.get("components"), body.get("poll"))
         if not any(parts):
@@ -2595,9 +2644,7 @@ class FakeDiscord:
             embeds=payload.get("embeds", []),
             components=payload.get("components", []),
             attachments=[s.path for s in stored if s is not None],
-            files=[
-                UploadedFile(s.filename, s.content_type, s.path, s.size) for s in stored if s is not None
-            ],
+            files=[UploadedFile(s.filename, s.content_type, s.path, s.size) for s in stored if s is not None],
             flags=flags,
             ephemeral=bool(flags & FLAG_EPHEMERAL),
             raw=payload,
@@ -2630,8 +2677,14 @@ class FakeDiscord:
         updated["attachments"] = attachments
         if len(updated["content"]) > MAX_MESSAGE_CHARS:
             raise _form_error("content", "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_MESSAGE_CHARS} or fewer in length.")
-        empty = not (updated["content"] or updated["embeds"] or attachments or updated["components"]
-                     or updated.get("sticker_items") or updated.get("poll"))
+        empty = not (
+            updated["content"]
+            or updated["embeds"]
+            or attachments
+            or updated["components"]
+            or updated.get("sticker_items")
+            or updated.get("poll")
+        )
         if empty and not flags & FLAG_LOADING:
             raise ApiError(*_EMPTY_MESSAGE)
         updated["edited_timestamp"] = iso_time()
@@ -2906,7 +2959,7 @@ def _int(value: Any) -> int:
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise _form_error("_", "NUMBER_TYPE_COERCE", f"Value \"{value}\" is not snowflake.") from None
+        raise _form_error("_", "NUMBER_TYPE_COERCE", f'Value "{value}" is not snowflake.') from None
 
 
 def _reason(status: int) -> str:

@@ -70,28 +70,22 @@ _CHUNK = 256 * 1024
 # Form values that are plain strings (never JSON decoded), whatever they look like; the media
 # fields carry file_id / URL / attach:// / file:// strings.
 _STRING_PARAMS = frozenset(
-    "text caption parse_mode action callback_query_id url secret_token ip_address language_code "
-    "file_id inline_message_id business_connection_id message_effect_id emoji name title performer "
-    "description short_description query_id "
-    "video document photo audio animation voice video_note sticker thumbnail cover".split()
+    ["text", "caption", "parse_mode", "action", "callback_query_id", "url", "secret_token", "ip_address", "language_code", "file_id", "inline_message_id", "business_connection_id", "message_effect_id", "emoji", "name", "title", "performer", "description", "short_description", "query_id", "video", "document", "photo", "audio", "animation", "voice", "video_note", "sticker", "thumbnail", "cover"]
 )
 # Parameters that are JSON objects/arrays even inside a JSON body (Telegram accepts both).
 _JSON_PARAMS = frozenset(
-    "reply_markup reply_parameters link_preview_options entities caption_entities commands scope "
-    "allowed_updates media".split()
+    ["reply_markup", "reply_parameters", "link_preview_options", "entities", "caption_entities", "commands", "scope", "allowed_updates", "media"]
 )
 _CHAT_ACTIONS = frozenset(
-    "typing upload_photo record_video upload_video record_voice upload_voice upload_document "
-    "choose_sticker find_location record_video_note upload_video_note".split()
+    ["typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice", "upload_document", "choose_sticker", "find_location", "record_video_note", "upload_video_note"]
 )
 _HTML_TAGS = frozenset(
-    "b strong i em u ins s strike del span tg-spoiler a code pre blockquote tg-emoji tg-time".split()
+    ["b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a", "code", "pre", "blockquote", "tg-emoji", "tg-time"]
 )
 _HTML_TAG_RE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)(\s[^<>]*)?>")
 _COMMAND_RE = re.compile(r"[a-z0-9_]{1,32}")
 _MENTION_RE = re.compile(r"(?<![\w@])@([A-Za-z][A-Za-z0-9_]{3,31})\b")
 _LEADING_COMMAND_RE = re.compile(r"/[A-Za-z0-9_]{1,32}(?:@[A-Za-z][A-Za-z0-9_]{3,31})?(?![\w@])")
-
 
 
 class ApiError(Exception):
@@ -316,12 +310,7 @@ class FakeTelegram:
         self._callback_counter = 0
         self._failures: dict[str, _Failure] = {}
         self._runner: web.AppRunner | None = None
-        methods = (
-            "getMe logOut close setWebhook deleteWebhook getWebhookInfo getUpdates sendMessage "
-            "editMessageText editMessageCaption editMessageReplyMarkup deleteMessage sendChatAction "
-            "getFile sendVideo sendDocument answerCallbackQuery setMyCommands getMyCommands "
-            "deleteMyCommands"
-        ).split()
+        methods = ["getMe", "logOut", "close", "setWebhook", "deleteWebhook", "getWebhookInfo", "getUpdates", "sendMessage", "editMessageText", "editMessageCaption", "editMessageReplyMarkup", "deleteMessage", "sendChatAction", "getFile", "sendVideo", "sendDocument", "answerCallbackQuery", "setMyCommands", "getMyCommands", "deleteMyCommands"]
         self._method_names = {name.lower(): name for name in methods}
         self._handlers: dict[str, Callable[[dict, dict[str, UploadedFile]], Awaitable[Any]]] = {
             name.lower(): getattr(self, f"_m_{name}") for name in methods
@@ -999,8 +988,7 @@ class FakeTelegram:
             if generation != self._poll_generation:
                 raise ApiError(
                     409,
-                    "Conflict: terminated by other getUpdates request; "
-                    "make sure that only one bot instance is running",
+                    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
                 )
             batch = self._queue[:limit]
             remaining = deadline - loop.time()
@@ -1150,9 +1138,7 @@ class FakeTelegram:
             fields["caption"] = plain_caption
         return self._new_bot_message(params, kind, fields, upload)
 
-    def _media_input(
-        self, kind: str, params: dict, files: dict[str, UploadedFile]
-    ) -> tuple[UploadedFile, _StoredFile]:
+    def _media_input(self, kind: str, params: dict, files: dict[str, UploadedFile]) -> tuple[UploadedFile, _StoredFile]:
         """Resolve the media parameter: an uploaded part, a known file_id, a file:// path or a URL."""
         value = params.get(kind)
         if isinstance(value, str) and value.startswith("attach://"):

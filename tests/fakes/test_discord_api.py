@@ -24,8 +24,8 @@ with warnings.catch_warnings():
 from tests.fakes.discord_api import (
     BOT_PERMISSIONS,
     FLAG_LOADING,
-    MiB,
     FakeDiscord,
+    MiB,
     attachment_payload,
     command_data,
     guild_payload,
@@ -37,7 +37,7 @@ from tests.fakes.discord_api import (
     user_payload,
 )
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 BIKES = FIXTURES / "bikes.mp4"
 TOKEN = "fake-bot-token.Xy_1234567890"
 ANA = 100000000000000101
@@ -171,8 +171,13 @@ async def test_payload_builders_make_real_discord_objects() -> None:
     assert guild.get_role(GUILD2).is_default() and guild.me.bot
     assert guild.me.guild_permissions.attach_files and guild.me.guild_permissions.create_public_threads
     attachment = attachment_payload(
-        555, "clip.mp4", size=1234, url="http://127.0.0.1:1/attachments/1/555/clip.mp4?ex=1&is=2&hm=3&",
-        content_type="video/mp4", width=640, height=360,
+        555,
+        "clip.mp4",
+        size=1234,
+        url="http://127.0.0.1:1/attachments/1/555/clip.mp4?ex=1&is=2&hm=3&",
+        content_type="video/mp4",
+        width=640,
+        height=360,
     )
     data = message_payload(
         777, CH2, "<@900000000000000001> cut it", author=ana, guild_id=GUILD2, attachments=[attachment], mentions=[bot]
@@ -183,7 +188,12 @@ async def test_payload_builders_make_real_discord_objects() -> None:
     assert message.raw_mentions == [900000000000000001]
     (att,) = message.attachments
     assert (att.id, att.filename, att.size, att.content_type, att.width, att.height) == (
-        555, "clip.mp4", 1234, "video/mp4", 640, 360,
+        555,
+        "clip.mp4",
+        1234,
+        "video/mp4",
+        640,
+        360,
     )
 
     inter_data = command_data(
@@ -194,9 +204,17 @@ async def test_payload_builders_make_real_discord_objects() -> None:
         guild_id=GUILD2,
     )
     payload = interaction_payload(
-        888, "tok", application_id=900000000000000001, data=inter_data,
-        channel=text_channel_payload(CH2, GUILD2), user=ana, guild_id=GUILD2, guild_locale="de",
-        app_permissions=BOT_PERMISSIONS, locale="fr", attachment_size_limit=upload_limit(2),
+        888,
+        "tok",
+        application_id=900000000000000001,
+        data=inter_data,
+        channel=text_channel_payload(CH2, GUILD2),
+        user=ana,
+        guild_id=GUILD2,
+        guild_locale="de",
+        app_permissions=BOT_PERMISSIONS,
+        locale="fr",
+        attachment_size_limit=upload_limit(2),
     )
     interaction = discord.Interaction(data=payload, state=state)
     assert interaction.filesize_limit == 50 * MiB
@@ -207,8 +225,12 @@ async def test_payload_builders_make_real_discord_objects() -> None:
     assert interaction.data["resolved"]["attachments"]["555"]["filename"] == "clip.mp4"
 
     dm = interaction_payload(
-        889, "tok2", application_id=1, data=command_data("edit", command_id=42),
-        channel={"id": "5", "type": 1, "recipients": [ana], "last_message_id": None, "flags": 0}, user=ana,
+        889,
+        "tok2",
+        application_id=1,
+        data=command_data("edit", command_id=42),
+        channel={"id": "5", "type": 1, "recipients": [ana], "last_message_id": None, "flags": 0},
+        user=ana,
     )
     dm_interaction = discord.Interaction(data=dm, state=state)
     assert dm_interaction.guild is None and dm_interaction.user.id == ANA
@@ -226,7 +248,9 @@ async def test_ready_guilds_permissions_and_command_sync(fake: FakeDiscord) -> N
         assert fake.identify["intents"] == bot.intents.value and bot.intents.message_content
         assert fake.heartbeats >= 1  # discord.py beats right after HELLO
         assert {g.id: g.filesize_limit for g in bot.guilds} == {
-            GUILD0: 10 * MiB, GUILD2: 50 * MiB, GUILD3: 100 * MiB,
+            GUILD0: 10 * MiB,
+            GUILD2: 50 * MiB,
+            GUILD3: 100 * MiB,
         }
         guild = bot.get_guild(GUILD2)
         assert guild is not None and [c.id for c in guild.text_channels] == [CH2, CH2B]
@@ -265,7 +289,9 @@ async def test_mention_with_attachment_starts_thread_and_posts_a_file(fake: Fake
         thread_record = fake.threads[0]
         assert thread_record["message_id"] == message_id == thread_record["id"]
         assert (thread_record["parent_id"], thread_record["name"], thread_record["auto_archive_duration"]) == (
-            CH2, "Clip edit", 60,
+            CH2,
+            "Clip edit",
+            60,
         )
         assert bot.downloads[message_id] == clip  # attachment.read() through the fake CDN
         assert bot.seen[0].attachments[0].content_type == "video/mp4"

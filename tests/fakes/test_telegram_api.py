@@ -22,7 +22,7 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes, Messag
 
 from tests.fakes.telegram_api import MB, FakeTelegram
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 BIKES = FIXTURES / "bikes.mp4"
 
 
@@ -41,9 +41,7 @@ async def tg(tmp_path: Path):
 
 
 def make_bot(fake: FakeTelegram, token: str | None = None, **kwargs: object) -> telegram.Bot:
-    return telegram.Bot(
-        token or fake.token, base_url=f"{fake.url}/bot", base_file_url=f"{fake.url}/file/bot", **kwargs
-    )
+    return telegram.Bot(token or fake.token, base_url=f"{fake.url}/bot", base_file_url=f"{fake.url}/file/bot", **kwargs)
 
 
 KEYBOARD = InlineKeyboardMarkup([[InlineKeyboardButton("Render", callback_data="render:1")]])
@@ -101,8 +99,15 @@ async def test_send_video_uploads_the_real_file(tg: FakeTelegram) -> None:
     async with make_bot(tg) as bot:
         with BIKES.open("rb") as fh:
             sent = await bot.send_video(
-                chat["id"], fh, caption="Your clip", supports_streaming=True, duration=10, width=640, height=272,
-                reply_markup=KEYBOARD, filename="bikes.mp4",
+                chat["id"],
+                fh,
+                caption="Your clip",
+                supports_streaming=True,
+                duration=10,
+                width=640,
+                height=272,
+                reply_markup=KEYBOARD,
+                filename="bikes.mp4",
             )
         assert sent.video.width == 640 and sent.video.file_size == BIKES.stat().st_size
         assert sent.caption == "Your clip" and sent.video.mime_type == "video/mp4"
@@ -295,13 +300,7 @@ async def test_application_polls_replies_and_sees_redeliveries(tg: FakeTelegram)
         await update.callback_query.answer("ok")
         await update.callback_query.edit_message_text("pressed")
 
-    app = (
-        Application.builder()
-        .token(tg.token)
-        .base_url(f"{tg.url}/bot")
-        .base_file_url(f"{tg.url}/file/bot")
-        .build()
-    )
+    app = Application.builder().token(tg.token).base_url(f"{tg.url}/bot").base_file_url(f"{tg.url}/file/bot").build()
     app.add_handler(MessageHandler(filters.TEXT, on_text))
     app.add_handler(CallbackQueryHandler(on_button))
     first = tg.user_text(chat, "hello")  # queued before the bot starts: still delivered

@@ -1,6 +1,6 @@
 """One contract test class for every Store backend (design habit 7), plus SQLite specifics."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import aiosqlite
 import pytest
@@ -24,7 +24,7 @@ class TestStoreContract:
 
     async def test_identity_roundtrip(self, store):
         assert await store.load_identity() is None
-        exp = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
+        exp = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
         await store.save_identity(Identity("c1d2", "nmv_usr_x", "anon_1", exp))
         assert await store.load_identity() == Identity("c1d2", "nmv_usr_x", "anon_1", exp)
         await store.save_identity(Identity("c1d2", None, None, None))
@@ -50,15 +50,20 @@ class TestStoreContract:
         assert await store.list_conversations(prefix="tele_") == [await store.get_conversation("tele_gram:x")]
 
     async def test_render_jobs(self, store):
-        base = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        base = datetime(2026, 1, 1, tzinfo=UTC)
         a = RenderJob("render_a", "telegram:1", "s1", created_at=base)
         b = RenderJob("render_b", "telegram:1", "s1", created_at=base + timedelta(seconds=1))
         c = RenderJob("render_c", "discord:g/c", "s2", created_at=base + timedelta(seconds=2))
         for job in (c, a, b):
             await store.save_render(job)
         assert [j.render_id for j in await store.list_renders()] == ["render_a", "render_b", "render_c"]
-        assert [j.render_id for j in await store.list_renders(conversation_key="telegram:1")] == ["render_a", "render_b"]
-        done = a.with_changes(status="delivered", delivered=True, delivered_as="file", output_url="http://x/y.mp4", progress=100.0)
+        assert [j.render_id for j in await store.list_renders(conversation_key="telegram:1")] == [
+            "render_a",
+            "render_b",
+        ]
+        done = a.with_changes(
+            status="delivered", delivered=True, delivered_as="file", output_url="http://x/y.mp4", progress=100.0
+        )
         await store.save_render(done)
         assert await store.get_render("render_a") == done
         assert [j.render_id for j in await store.list_renders(undelivered=True)] == ["render_b", "render_c"]
@@ -68,8 +73,8 @@ class TestStoreContract:
         assert await store.claim_event("telegram:update:1") is True
         assert await store.claim_event("telegram:update:1") is False
         assert await store.claim_event("discord:message:1") is True
-        assert await store.prune_events(datetime.now(timezone.utc) - timedelta(days=1)) == 0
-        assert await store.prune_events(datetime.now(timezone.utc) + timedelta(seconds=1)) == 2
+        assert await store.prune_events(datetime.now(UTC) - timedelta(days=1)) == 0
+        assert await store.prune_events(datetime.now(UTC) + timedelta(seconds=1)) == 2
         assert await store.claim_event("telegram:update:1") is True
 
     async def test_close_is_idempotent(self, store):
