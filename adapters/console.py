@@ -15,7 +15,7 @@ import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.boundary import (
     Attachment,
@@ -27,6 +27,10 @@ from bot.boundary import (
     Reply,
     SentRef,
 )
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
+    from bot.settings import Settings
 
 PLATFORM = "console"
 
@@ -187,13 +191,16 @@ class ConsoleChannel:
 HELP = "Type a request, paste a file path or use /upload PATH [-- request]. /quit leaves."
 
 
-async def run_chat(runtime: Any, *, stdin: TextIO | None = None, out: TextIO | None = None) -> None:
+async def run_chat(
+    runtime: Runtime, *, stdin: TextIO | None = None, out: TextIO | None = None, chat_id: str = "local"
+) -> None:
     """An interactive terminal conversation until EOF or ``/quit``.
 
     Args:
-        runtime: The :class:`bot.app.Runtime`.
+        runtime: The running core.
         stdin: Input stream (default ``sys.stdin``).
         out: Output stream (default ``sys.stdout``).
+        chat_id: The conversation id (one terminal = one conversation).
     """
     stdin = stdin or sys.stdin
     out = out or sys.stdout
@@ -210,7 +217,7 @@ async def run_chat(runtime: Any, *, stdin: TextIO | None = None, out: TextIO | N
         if not line.strip():
             continue
         counter += 1
-        msg = parse_line(line, counter=counter)
+        msg = parse_line(line, counter=counter, chat_id=chat_id)
         task = asyncio.create_task(runtime.engine.handle(msg, channel))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
@@ -218,18 +225,37 @@ async def run_chat(runtime: Any, *, stdin: TextIO | None = None, out: TextIO | N
         await asyncio.gather(*tasks)
 
 
-class ConsoleAdapterFactory:
-    """The ``console`` entry point of the ``nemobot.adapters`` group."""
+class ConsoleAdapter:
+    """The terminal as an :class:`bot.adapter.Adapter`: the chat runs until EOF or ``/quit``.
 
-    name = PLATFORM
+    Args:
+        runtime: The running core.
+        stdin: Input stream (default ``sys.stdin``).
+        out: Output stream (default ``sys.stdout``).
+    """
 
-    def enabled(self, settings: Any) -> bool:
-        """The terminal adapter is started explicitly (``nemobot chat``), never by ``nemobot run``."""
-        return False
+    platform = PLATFORM
 
-    async def run(self, runtime: Any) -> None:
-        """Run an interactive chat on stdin/stdout."""
-        await run_chat(runtime)
+    def __init__(self, runtime: Runtime, *, stdin: TextIO | None = None, out: TextIO | None = None) -> None:
+        self.runtime = runtime
+        self.stdin = stdin
+        self.out = out
+
+    async def start(self) -> None:
+        """Nothing to connect."""
+
+    async def stop(self) -> None:
+        """Nothing to disconnect."""
+
+    async def wait_closed(self) -> None:
+        """The interactive chat; returns at EOF or ``/quit``."""
+        await run_chat(self.runtime, stdin=self.stdin, out=self.out)
+
+    async def channel_for(self, key: ConversationKey) -> ConsoleChannel | None:
+        """This terminal, for the console's own conversations."""
+        if key.platform != PLATFORM:
+            return None
+        return ConsoleChannel(out=self.out or sys.stdout, downloads_dir=self.runtime.settings.downloads_dir)
 
     def channel(self, **kwargs: Any) -> ConsoleChannel:
         """A :class:`ConsoleChannel` (used by the demo)."""
@@ -240,4 +266,21 @@ class ConsoleAdapterFactory:
         return parse_line(line, **kwargs)
 
 
-__all__ = ["Button", "ConsoleAdapterFactory", "ConsoleChannel", "attachment_for", "parse_line", "run_chat"]
+class ConsoleAdapterFactory:
+    """The ``console`` entry point of the ``nemobot.adapters`` group."""
+
+    name = PLATFORM
+
+    def enabled(self, settings: Settings) -> bool:
+        """The terminal adapter is started explicitly (``nemobot chat``), never by ``nemobot run``."""
+        return False
+
+    def prepare(self, settings: Settings) -> None:
+        """Nothing process-wide."""
+
+    def create(self, runtime: Runtime) -> ConsoleAdapter:
+        """The terminal adapter on stdin/stdout."""
+        return ConsoleAdapter(runtime)
+
+
+__all__ = ["Button", "ConsoleAdapter", "ConsoleAdapterFactory", "ConsoleChannel", "attachment_for", "parse_line", "run_chat"]

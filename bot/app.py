@@ -10,8 +10,9 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Any
+from typing import cast
 
+from bot.adapter import AdapterFactory
 from bot.engine import ConversationEngine
 from bot.nemo.client import NemoClient, StoredToken
 from bot.nemo.models import Attribution
@@ -77,7 +78,7 @@ async def open_runtime(settings: Settings, *, platform: str = "console") -> Asyn
         yield Runtime(settings, store, client, engine)
 
 
-def load_adapter(name: str) -> Any:
+def load_adapter(name: str) -> AdapterFactory:
     """The adapter factory registered under ``name`` in the ``nemobot.adapters`` entry points.
 
     The CLI finds adapters this way so ``bot`` never imports ``adapters`` (design notes).
@@ -87,10 +88,10 @@ def load_adapter(name: str) -> Any:
     """
     for ep in entry_points(group=ADAPTER_GROUP):
         if ep.name == name:
-            return ep.load()()
+            return cast(AdapterFactory, ep.load()())
     raise LookupError(f"no '{name}' adapter installed (entry point group {ADAPTER_GROUP}); run pip install -e .")
 
 
-def all_adapters() -> dict[str, Any]:
+def all_adapters() -> dict[str, AdapterFactory]:
     """Every installed adapter factory by name."""
-    return {ep.name: ep.load()() for ep in entry_points(group=ADAPTER_GROUP)}
+    return {ep.name: cast(AdapterFactory, ep.load()()) for ep in entry_points(group=ADAPTER_GROUP)}

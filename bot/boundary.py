@@ -31,6 +31,31 @@ class ConversationKey:
         base = f"{self.platform}:{self.chat_id}"
         return f"{base}/{self.thread_id}" if self.thread_id else base
 
+    @classmethod
+    def parse(cls, text: str) -> ConversationKey:
+        """The key whose string form is ``text`` (the inverse of ``str(key)``).
+
+        ``telegram:-100123/42`` -> chat ``-100123``, thread ``42``;
+        ``discord:1/2/3`` -> chat ``1/2``, thread ``3``; ``discord:dm/5`` -> chat ``dm/5``.
+
+        Raises:
+            ValueError: ``text`` is not a conversation key.
+        """
+        platform, sep, rest = text.partition(":")
+        parts = rest.split("/")
+        if not sep or not platform or not rest or any(not p for p in parts):
+            raise ValueError(f"not a conversation key: {text[:80]!r}")
+        width = CHAT_ID_SEGMENTS.get(platform, 1)
+        if len(parts) < width or len(parts) > width + 1:
+            raise ValueError(f"not a {platform} conversation key: {text[:80]!r}")
+        chat, thread = parts[:width], parts[width:]
+        return cls(platform=platform, chat_id="/".join(chat), thread_id=thread[0] if thread else None)
+
+
+CHAT_ID_SEGMENTS: dict[str, int] = {"discord": 2}
+"""How many ``/``-separated segments a platform's ``chat_id`` has (Discord: ``guild/channel``
+or ``dm/channel``); 1 for the others. One more segment is the thread."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Attachment:
@@ -171,52 +196,3 @@ class ReplyChannel(Protocol):
 
 class ChannelError(Exception):
     """A platform call failed (the adapter's error, without platform types or tokens)."""
-
-
-@dataclass(slots=True)
-class RecordingChannel:
-    """A :class:`ReplyChannel` that records what it was asked to do (tests, demos).
-
-    Attributes:
-        events: ``("send"|"edit"|"file", ref_id, text_or_path)`` in order.
-        messages: Current text of each message by ref id.
-        files: Paths of files sent.
-    """
-
-    limits: ChannelLimits = field(default_factory=ChannelLimits)
-    events: list[tuple[str, str, str]] = field(default_factory=list)
-    messages: dict[str, str] = field(default_factory=dict)
-    buttons: dict[str, tuple[Button, ...]] = field(default_factory=dict)
-    files: list[Path] = field(default_factory=list)
-    keep_dir: Path | None = None
-    _n: int = 0
-
-    async def send(self, reply: Reply) -> SentRef:
-        self._n += 1
-        ref = SentRef(str(self._n))
-        self.events.append(("send", ref.id, reply.text))
-        self.messages[ref.id] = reply.text
-        self.buttons[ref.id] = reply.buttons
-        return ref
-
-    async def edit(self, ref: SentRef, reply: Reply) -> None:
-        self.events.append(("edit", ref.id, reply.text))
-        self.messages[ref.id] = reply.text
-        self.buttons[ref.id] = reply.buttons
-
-    async def send_file(self, video: OutgoingVideo, *, caption: str = "") -> SentRef:
-        self._n += 1
-        kept = video.path
-        if self.keep_dir is not None:
-            import shutil
-
-            self.keep_dir.mkdir(parents=True, exist_ok=True)
-            kept = self.keep_dir / video.name
-            shutil.copyfile(video.path, kept)
-        self.files.append(kept)
-        self.events.append(("file", str(self._n), f"{kept} {caption}"))
-        return SentRef(str(self._n))
-
-    def texts(self) -> list[str]:
-        """Final text of every message, in sending order."""
-        return [self.messages[k] for k in sorted(self.messages, key=int)]

@@ -13,8 +13,12 @@ import logging
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.profiles import PROFILES
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -102,26 +106,31 @@ def _emulator(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _chat(settings: object) -> int:
+async def _chat(settings: Settings) -> int:
+    from bot.adapter import serve
     from bot.app import load_adapter, open_runtime
 
-    adapter = load_adapter("console")
-    async with open_runtime(settings, platform="console") as runtime:  # type: ignore[arg-type]
-        await adapter.run(runtime)
+    factory = load_adapter("console")
+    factory.prepare(settings)
+    async with open_runtime(settings, platform="console") as runtime:
+        await serve(runtime, factory.create(runtime))
     return 0
 
 
-async def _run(settings: object) -> int:
+async def _run(settings: Settings) -> int:
+    from bot.adapter import serve
     from bot.app import all_adapters, open_runtime
 
-    adapters = {name: a for name, a in all_adapters().items() if a.enabled(settings)}
-    if not adapters:
+    factories = {name: f for name, f in all_adapters().items() if f.enabled(settings)}
+    if not factories:
         print(
             "nemobot: no platform is configured (set TELEGRAM_TOKEN or DISCORD_TOKEN); "
             "try 'nemobot chat' or 'nemobot demo'",
             file=sys.stderr,
         )
         return 2
+    for factory in factories.values():
+        factory.prepare(settings)  # process-wide setup happens here, in the composition root
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -129,8 +138,11 @@ async def _run(settings: object) -> int:
             loop.add_signal_handler(sig, stop.set)
     log = logging.getLogger("nemobot")
     failed = False
-    async with open_runtime(settings) as runtime:  # type: ignore[arg-type]
-        tasks = {asyncio.create_task(a.run(runtime), name=f"adapter-{n}"): n for n, a in adapters.items()}
+    async with open_runtime(settings) as runtime:
+        tasks = {
+            asyncio.create_task(serve(runtime, f.create(runtime)), name=f"adapter-{n}"): n
+            for n, f in factories.items()
+        }
         waiter = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
         for task, name in tasks.items():
@@ -145,7 +157,7 @@ async def _run(settings: object) -> int:
                         name,
                         type(exc).__name__,
                         str(exc)[:300],
-                        exc_info=log.isEnabledFor(logging.DEBUG) and exc,
+                        exc_info=exc if log.isEnabledFor(logging.DEBUG) else None,
                     )
         for task in tasks:
             task.cancel()

@@ -14,11 +14,26 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import Any, Protocol, TextIO
 
 from bot.app import load_adapter, open_runtime
+from bot.boundary import IncomingMessage, ReplyChannel
 from bot.profiles import get_profile
 from bot.settings import load_settings
+
+
+class ScriptedChannel(ReplyChannel, Protocol):
+    """The console channel the demo prints to: it lists what was delivered."""
+
+    delivered: list[Path]
+
+
+class Scriptable(Protocol):
+    """What the demo needs of the terminal adapter: a channel and parsed lines."""
+
+    def channel(self, **kwargs: Any) -> ScriptedChannel: ...
+
+    def message(self, line: str, **kwargs: Any) -> IncomingMessage: ...
 
 
 async def run_demo(
@@ -54,7 +69,7 @@ async def run_demo(
 
     stream = stream or sys.stdout
     profile = get_profile(skill)
-    console = load_adapter("console")
+    factory = load_adapter("console")
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="nemobot-demo-") as tmp_name:
         tmp = Path(tmp_name)
@@ -84,9 +99,10 @@ async def run_demo(
                 render_poll_max_s=1.5,
                 downloads_dir=tmp / "downloads",
             )
-            channel = console.channel(out=stream, downloads_dir=out.parent, save_as=out.name)
             stream.write(f"NemoVideo emulator at {url} · skill {profile.name} {profile.version}\n\n")
             async with open_runtime(settings, platform="console") as runtime:
+                console: Scriptable = factory.create(runtime)  # type: ignore[assignment]
+                channel = console.channel(out=stream, downloads_dir=out.parent, save_as=out.name)
                 script = [
                     "/upload " + " ".join(f"'{c}'" for c in clips),
                     prompt or profile.examples[0],

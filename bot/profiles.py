@@ -3,11 +3,18 @@
 Each NemoVideo skill is published with a name and version that travel in the attribution
 headers ``X-Skill-Source`` / ``X-Skill-Version`` on every API call (contract section 1),
 its "try saying" examples and tips.
+
+The texts are in the message catalog (:mod:`bot.texts`), under ``profile.<name>.title``,
+``.summary``, ``.example.N`` and ``.tip.N`` (N from 1). The plain fields hold the English;
+``title_in(lang)``, ``summary_in(lang)``, ``examples_in(lang)`` and ``tips_in(lang)`` give a
+user's language (English where a text has no translation).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from bot.texts import messages, t
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,10 +24,10 @@ class SkillProfile:
     Attributes:
         name: The skill name, sent as ``X-Skill-Source``.
         version: The skill version, sent as ``X-Skill-Version``.
-        title: A short human title.
-        summary: One sentence on what the profile is for.
-        examples: "Try saying" prompts; the first is the demo's default prompt.
-        tips: Short tips shown by ``/help``.
+        title: A short human title (English).
+        summary: One sentence on what the profile is for (English).
+        examples: "Try saying" prompts (English); the first is the demo's default prompt.
+        tips: Short tips shown by ``/help`` (English).
         min_clips: Clips the main example needs (the ranking profile wants several).
     """
 
@@ -32,77 +39,56 @@ class SkillProfile:
     tips: tuple[str, ...]
     min_clips: int = 1
 
+    def _text(self, field: str, lang: str, english: str) -> str:
+        return messages(lang).get(f"profile.{self.name}.{field}", english)
+
+    def title_in(self, lang: str) -> str:
+        """:attr:`title` in ``lang`` (``en``, ``zh``)."""
+        return self._text("title", lang, self.title)
+
+    def summary_in(self, lang: str) -> str:
+        """:attr:`summary` in ``lang``."""
+        return self._text("summary", lang, self.summary)
+
+    def examples_in(self, lang: str) -> tuple[str, ...]:
+        """:attr:`examples` in ``lang``, in the same order (``examples_in(lang)[0]`` is the main one)."""
+        return tuple(self._text(f"example.{i}", lang, text) for i, text in enumerate(self.examples, 1))
+
+    def tips_in(self, lang: str) -> tuple[str, ...]:
+        """:attr:`tips` in ``lang``."""
+        return tuple(self._text(f"tip.{i}", lang, text) for i, text in enumerate(self.tips, 1))
+
+
+def _numbered(prefix: str) -> tuple[str, ...]:
+    """``prefix.1``, ``prefix.2``... from the English catalog, up to the first missing one."""
+    english = messages("en")
+    found: list[str] = []
+    while f"{prefix}.{len(found) + 1}" in english:
+        found.append(english[f"{prefix}.{len(found) + 1}"])
+    return tuple(found)
+
+
+def _profile(name: str, version: str, *, min_clips: int = 1) -> SkillProfile:
+    """A profile whose texts come from the catalog."""
+    return SkillProfile(
+        name=name,
+        version=version,
+        title=t(f"profile.{name}.title"),
+        summary=t(f"profile.{name}.summary"),
+        examples=_numbered(f"profile.{name}.example"),
+        tips=_numbered(f"profile.{name}.tip"),
+        min_clips=min_clips,
+    )
+
 
 PROFILES: dict[str, SkillProfile] = {
     p.name: p
     for p in (
-        SkillProfile(
-            name="video-leaderboard",
-            version="1.0.0",
-            title="Video leaderboard",
-            summary="Ranked leaderboard overlays on your gameplay or sports clips.",
-            examples=(
-                "add a ranked leaderboard overlay showing the top performers",
-                "add title 'Final Standings'",
-                "add epic background music",
-            ),
-            tips=(
-                "Send the clip first, then describe the overlay.",
-                "Put a title in quotes to use it verbatim.",
-            ),
-        ),
-        SkillProfile(
-            name="video-leaderboard-ai",
-            version="1.0.0",
-            title="AI clip ranking",
-            summary="Send a batch of clips; the agent scores them by action and ranks them.",
-            examples=(
-                "rank my clips by action and add a leaderboard",
-                "rank these clips and add title 'Top Plays'",
-            ),
-            tips=(
-                "Send several clips in one message (up to 10) so they are ranked together.",
-                "Scores come from the clips' motion and scene changes.",
-            ),
-            min_clips=2,
-        ),
-        SkillProfile(
-            name="ai-video-editor-gaming",
-            version="1.0.0",
-            title="Gaming highlight reels",
-            summary="Cuts the most intense moments into a highlight reel with transitions and music.",
-            examples=(
-                "make a highlight reel with transitions and music",
-                "cut the best moments and add epic music",
-            ),
-            tips=(
-                "Longer raw footage gives the agent more moments to choose from.",
-                "Say the music mood you want: epic, chill or lo-fi.",
-            ),
-        ),
-        SkillProfile(
-            name="what-is-video-clip-example",
-            version="1.0.0",
-            title="Example clips",
-            summary="Turns a clip into a short example clip with a title.",
-            examples=(
-                "make a short example clip with a title",
-                "make a short clip with title 'My First Clip'",
-            ),
-            tips=("Example clips are at most 5 seconds long.",),
-        ),
-        SkillProfile(
-            name="game-music",
-            version="1.0.0",
-            title="Game music",
-            summary="Adds background music under your gameplay.",
-            examples=(
-                "add background music",
-                "add epic background music",
-                "remove the music",
-            ),
-            tips=("Music sits at 35% under the game sound; ask for a mood: epic, chill, lo-fi.",),
-        ),
+        _profile("video-leaderboard", "1.0.0"),
+        _profile("video-leaderboard-ai", "1.0.0", min_clips=2),
+        _profile("ai-video-editor-gaming", "1.0.0"),
+        _profile("what-is-video-clip-example", "1.0.0"),
+        _profile("game-music", "1.0.0"),
     )
 }
 

@@ -137,7 +137,15 @@ class ProgressMessage:
                 return  # the ticker flushes it once the interval has passed
             try:
                 if self.ref is not None and self.channel.limits.can_edit:
-                    await self.channel.edit(self.ref, Reply(body, final=force))
+                    try:
+                        await self.channel.edit(self.ref, Reply(body, final=force))
+                    except ChannelError as exc:
+                        if not (new_message_ok or force):
+                            raise
+                        # the message cannot be edited (gone, or a ref from before a restart
+                        # this channel cannot reach): carry on in a new one
+                        log.info("progress message not editable (%s); posting a new one", exc)
+                        self.ref = await self.channel.send(Reply(body, final=force))
                 elif new_message_ok or force:
                     self.ref = await self.channel.send(Reply(body, final=force))
                 else:

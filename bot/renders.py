@@ -18,20 +18,34 @@ from pathlib import Path
 from typing import Any
 
 from bot.boundary import OutgoingVideo, SentRef
+from bot.errors import RenderTimedOut, error_reply
 from bot.nemo import timeline
 from bot.nemo.client import NemoClient, PollPolicy
 from bot.nemo.errors import NemoBadRequest, NemoError, NemoRenderFailed, NemoTimeoutError
-from bot.nemo.models import RenderOutcome, RenderStatus
+from bot.nemo.models import RenderOutcome, RenderState, RenderStatus
 from bot.progress import ProgressMessage
 from bot.settings import Settings
 from bot.texts import fmt_elapsed, fmt_size, t
 from bot.turn import Turn, say
-from store.base import RenderJob, Store
+from store.base import ACTIVE_JOB_STATUSES, RESUMABLE_JOB_STATUSES, JobStatus, RenderJob, Store
 
 log = logging.getLogger(__name__)
 
-RESUMABLE = frozenset({"submitting", "pending", "processing", "completed"})
+RESUMABLE = RESUMABLE_JOB_STATUSES
 """Statuses of jobs that still owe the user a video."""
+ACTIVE = ACTIVE_JOB_STATUSES
+"""Statuses of jobs whose render is (or may be) running."""
+MAX_ATTEMPTS = 2
+"""A failed render is submitted once more (contract section 5), never more."""
+
+
+def should_resubmit(job: RenderJob, status: RenderStatus | None) -> bool:
+    """Whether a render that ended as ``status`` is submitted again: the one place this is decided.
+
+    A render that failed (not one the user cancelled) on its first attempt is tried once
+    more (contract section 5).
+    """
+    return status is not None and status.status == RenderState.FAILED and job.attempt < MAX_ATTEMPTS
 
 
 class RenderTracker:
@@ -52,6 +66,7 @@ class RenderTracker:
 
     @property
     def poll(self) -> PollPolicy:
+        """The poll cadence and limit of one render (``RENDER_POLL_*``, ``RENDER_TIMEOUT_S``)."""
         s = self.settings
         return PollPolicy(s.render_poll_initial_s, s.render_poll_max_s, s.render_poll_factor, s.render_timeout_s)
 
@@ -67,7 +82,13 @@ class RenderTracker:
     # ------------------------------------------------------------------ export
 
     async def export(
-        self, turn: Turn, draft: dict[str, Any], *, cancelled_by_user: Callable[[], bool] = lambda: True
+        self,
+        turn: Turn,
+        draft: dict[str, Any],
+        *,
+        cancelled_by_user: Callable[[], bool] = lambda: True,
+        attempt: int = 1,
+        progress: ProgressMessage | None = None,
     ) -> None:
         """Render ``draft`` (already checked ready) and deliver it (contract section 5).
 
@@ -76,26 +97,29 @@ class RenderTracker:
             draft: The draft to render.
             cancelled_by_user: Tells a ``/cancel`` (cancel the render) from a shutdown (leave
                 the job to be resumed by the next process).
+            attempt: The number of the first submission (2 when a resumed job's render failed).
+            progress: The status message to keep editing (a new one when ``None``).
 
         Raises:
             asyncio.CancelledError: ``/cancel`` or shutdown.
+            NemoError: Nothing could be submitted.
         """
         sid = turn.conv.session_id
         assert sid is not None
-        progress = self.progress(turn)
-        await progress.start(t("rendering", turn.lang), ticker=False)
+        if progress is None:
+            progress = self.progress(turn)
+            await progress.start(t("rendering", turn.lang), ticker=False)
+        else:
+            await progress.stage(t("render_retry", turn.lang))
         job: RenderJob | None = None
 
         async def on_submit(render_id: str) -> None:
             nonlocal job
-            attempt = 1 if job is None else job.attempt + 1
-            if job is not None:
-                await progress.stage(t("render_retry", turn.lang))
             job = RenderJob(
                 render_id=render_id,
                 conversation_key=turn.conv.key,
                 session_id=sid,
-                attempt=attempt,
+                attempt=attempt if job is None else job.attempt + 1,
                 status_message=progress.ref.id if progress.ref else None,
             )
             await self.store.save_render(job)  # before the render exists: a crash now is recoverable
@@ -106,45 +130,56 @@ class RenderTracker:
             job = await self._record(job, status)
             await self._show(turn, progress, status)
 
-        try:
-            outcome = await self.client.export(
-                sid, draft, attribution=turn.attribution, on_submit=on_submit, on_progress=on_progress, poll=self.poll
-            )
-        except NemoRenderFailed as exc:
-            if job is not None:
-                await self.store.save_render(job.with_changes(status="failed", error=exc.message[:500]))
-            await progress.finish(t("render_failed", turn.lang, error=exc.message[:200]))
-            return
-        except NemoTimeoutError:
-            await progress.finish(t("render_timeout", turn.lang))
-            return
-        except asyncio.CancelledError:
-            if cancelled_by_user():
-                await asyncio.shield(self._cancel(turn, job, progress))
-            raise
-        except NemoError as exc:
-            if job is None:
-                raise  # nothing was submitted
-            # a backend hiccup while submitting or polling: the render may well exist and
-            # finish, so follow it up once as after a restart before giving up on it
-            log.warning("export of %s interrupted (%r); following the render up", job.render_id, exc)
-            await asyncio.sleep(self.settings.render_poll_initial_s)
-            latest = await self.store.get_render(job.render_id) or job
-            await self.resume(turn, latest)
-            return
+        while True:
+            try:
+                outcome = await self.client.export(
+                    sid, draft, attribution=turn.attribution, on_submit=on_submit, on_progress=on_progress, poll=self.poll
+                )
+                break
+            except NemoRenderFailed as exc:
+                log.warning("render for %s failed: %s", turn.conv.key, exc.message[:300])
+                if job is not None:
+                    await self.store.save_render(job.with_changes(status=JobStatus.FAILED, error=exc.message[:500]))
+                    if should_resubmit(job, exc.status):
+                        await progress.stage(t("render_retry", turn.lang))
+                        continue
+                await progress.finish(_failure_line(exc, exc.status, turn.lang))
+                return
+            except NemoTimeoutError as exc:
+                await progress.finish(error_reply(RenderTimedOut(), turn.lang) or "")
+                log.warning("render for %s timed out: %r", turn.conv.key, exc)
+                return
+            except asyncio.CancelledError:
+                if cancelled_by_user():
+                    await asyncio.shield(self._cancel(turn, job, progress))
+                raise
+            except NemoError as exc:
+                if job is None:
+                    await progress.stop()
+                    raise  # nothing was submitted
+                # a backend hiccup while submitting or polling: the render may well exist and
+                # finish, so follow it up once as after a restart before giving up on it
+                log.warning("export of %s interrupted (%r); following the render up", job.render_id, exc)
+                await asyncio.sleep(self.settings.render_poll_initial_s)
+                latest = await self.store.get_render(job.render_id) or job
+                await self.resume(turn, latest)
+                return
         assert job is not None
         await self._deliver(turn, job, outcome, draft, progress)
 
     async def _record(self, job: RenderJob, status: RenderStatus) -> RenderJob:
-        if status.status != job.status or abs(status.progress - job.progress) >= 5:
+        if str(status.status) != str(job.status) or abs(status.progress - job.progress) >= 5:
             job = job.with_changes(
-                status=status.status, progress=status.progress, output_url=status.output_url, error=status.error
+                status=JobStatus.of(status.status),
+                progress=status.progress,
+                output_url=status.output_url,
+                error=status.error,
             )
             await self.store.save_render(job)
         return job
 
     async def _show(self, turn: Turn, progress: ProgressMessage, status: RenderStatus) -> None:
-        if status.status in {"pending", "processing"}:
+        if status.status in {RenderState.PENDING, RenderState.PROCESSING}:
             pct = int(status.progress)
             await progress.stage(t("rendering_pct", turn.lang, pct=pct) if pct > 0 else t("rendering", turn.lang))
 
@@ -154,7 +189,7 @@ class RenderTracker:
                 await self.client.cancel_render(job.render_id, attribution=turn.attribution)
             except NemoError as exc:
                 log.warning("cancelling render %s failed: %r", job.render_id, exc)
-            await self.store.save_render(job.with_changes(status="cancelled", error="cancelled by the user"))
+            await self.store.save_render(job.with_changes(status=JobStatus.CANCELLED, error="cancelled by the user"))
         await progress.finish(t("render_cancelled", turn.lang))
 
     # ------------------------------------------------------------------ resume
@@ -163,32 +198,33 @@ class RenderTracker:
         """Finish a job a previous process left behind, editing its status message.
 
         Whatever happens, the job ends in a final state: delivered, failed or cancelled.
+
+        Raises:
+            NemoError: The backend failed for good (the job is marked failed first).
         """
         try:
             await self._resume(turn, job)
         except NemoError as exc:
             latest = await self.store.get_render(job.render_id) or job
             if not latest.delivered and latest.status in RESUMABLE:
-                await self.store.save_render(latest.with_changes(status="failed", error=exc.message[:500]))
+                await self.store.save_render(latest.with_changes(status=JobStatus.FAILED, error=exc.message[:500]))
             raise
 
     async def _resume(self, turn: Turn, job: RenderJob) -> None:
-        """Finish a job a previous process left behind, editing its status message.
-
-        ``submitting``: the render id was never confirmed; it is submitted (same id) only
+        """``submitting``: the render id was never confirmed; it is submitted (same id) only
         when the backend does not know it. ``pending``/``processing``: polling goes on.
-        ``completed``: the video is delivered. A failed render is retried once if it was
-        the first attempt.
+        ``completed``: the video is delivered. A failed render is resubmitted when
+        :func:`should_resubmit` says so.
         """
         progress = self.progress(turn)
-        if job.status_message and job.status_message.isdigit():
+        if job.status_message:
             progress.adopt(SentRef(job.status_message))
         else:
             await progress.start(t("rendering", turn.lang), ticker=False)
         state = await self.client.state(job.session_id, attribution=turn.attribution)
         draft = state.draft
         try:
-            if job.status == "submitting":
+            if job.status == JobStatus.SUBMITTING:
                 try:
                     await self.client.render_status(job.render_id, attribution=turn.attribution)
                 except NemoBadRequest as exc:
@@ -198,8 +234,8 @@ class RenderTracker:
                     await self.client.submit_render(
                         job.session_id, draft, render_id=job.render_id, attribution=turn.attribution
                     )
-            if job.status == "completed" and job.output_url:
-                status = RenderStatus(job.render_id, "completed", 100.0, job.output_url)
+            if job.status == JobStatus.COMPLETED and job.output_url:
+                status = RenderStatus(job.render_id, RenderState.COMPLETED, 100.0, job.output_url)
             else:
 
                 async def on_progress(st: RenderStatus) -> None:
@@ -211,30 +247,21 @@ class RenderTracker:
                     job.render_id, attribution=turn.attribution, on_progress=on_progress, poll=self.poll
                 )
         except NemoTimeoutError:
-            await progress.finish(t("render_timeout", turn.lang))
+            await progress.finish(error_reply(RenderTimedOut(), turn.lang) or "")
             return
-        if status.status != "completed":
+        if status.status != RenderState.COMPLETED:
             if status.cancelled:
-                await self.store.save_render(job.with_changes(status="cancelled"))
+                await self.store.save_render(job.with_changes(status=JobStatus.CANCELLED))
                 await progress.finish(t("render_cancelled", turn.lang))
                 return
-            if job.attempt == 1:
-                await self.store.save_render(job.with_changes(status="failed", error=status.error))
-                log.info("render %s failed while we were away; trying once more", job.render_id)
-                await self.export(turn, draft)
+            await self.store.save_render(job.with_changes(status=JobStatus.FAILED, error=status.error))
+            log.warning("render %s failed while we were away: %s", job.render_id, (status.error or "")[:300])
+            if should_resubmit(job, status):
+                await self.export(turn, draft, attempt=job.attempt + 1, progress=progress)
                 return
-            await self.store.save_render(job.with_changes(status="failed", error=status.error))
-            await progress.finish(t("render_failed", turn.lang, error=(status.error or "render failed")[:200]))
+            await progress.finish(_failure_line(None, status, turn.lang))
             return
-        url = status.output_url
-        outcome = RenderOutcome(
-            render_id=job.render_id,
-            download_url=url or self.client.fallback_download_url(job.render_id),
-            needs_auth=url is None or url == self.client.fallback_download_url(job.render_id),
-            size=status.size,
-            duration_s=status.duration_s,
-            attempts=job.attempt,
-        )
+        outcome = RenderOutcome.from_status(status, self.client.fallback_download_url(job.render_id), attempts=job.attempt)
         await self._deliver(turn, job, outcome, draft, progress)
 
     # ------------------------------------------------------------------ delivery
@@ -250,29 +277,17 @@ class RenderTracker:
             return None
 
     async def _download(self, turn: Turn, outcome: RenderOutcome, path: Path, limit: int) -> int | None:
-        """Download with up to 3 attempts (an output download is an idempotent GET)."""
-        for attempt in range(3):
-            try:
-                return await self.client.download(
-                    outcome.download_url,
-                    path,
-                    needs_auth=outcome.needs_auth,
-                    max_bytes=limit,
-                    attribution=turn.attribution,
-                )
-            except NemoError as exc:
-                if attempt == 2:
-                    raise
-                log.warning("download of %s failed (%r); retrying", outcome.render_id, exc)
-                await asyncio.sleep(0.5 * (attempt + 1))
-        return None  # pragma: no cover - the loop returns or raises
+        """Download the MP4 (the client retries this idempotent GET by its retry policy)."""
+        return await self.client.download(
+            outcome.download_url, path, needs_auth=outcome.needs_auth, max_bytes=limit, attribution=turn.attribution
+        )
 
     async def _deliver(
         self, turn: Turn, job: RenderJob, outcome: RenderOutcome, draft: dict[str, Any], progress: ProgressMessage
     ) -> None:
-        job = job.with_changes(status="completed", progress=100.0, output_url=outcome.download_url)
+        job = job.with_changes(status=JobStatus.COMPLETED, progress=100.0, output_url=outcome.download_url)
         await self.store.save_render(job)
-        meta = draft.get("m") if isinstance(draft.get("m"), dict) else {}
+        meta: dict[str, Any] = draft["m"] if isinstance(draft.get("m"), dict) else {}
         width, height = int(meta.get("width") or 1920), int(meta.get("height") or 1080)
         duration_ms = float(outcome.duration_s * 1000 if outcome.duration_s else draft.get("d") or 0)
         link = await self.project_link(turn)
@@ -322,4 +337,11 @@ class RenderTracker:
                 delivered_as = "link"
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        await self.store.save_render(job.with_changes(status="delivered", delivered=True, delivered_as=delivered_as))
+        await self.store.save_render(job.with_changes(status=JobStatus.DELIVERED, delivered=True, delivered_as=delivered_as))
+
+
+def _failure_line(exc: NemoRenderFailed | None, status: RenderStatus | None, lang: str) -> str:
+    """The final line of a failed render's status message (the backend's text is only logged)."""
+    if status is not None and status.cancelled:
+        return t("render_cancelled", lang)
+    return error_reply(exc or NemoRenderFailed("render failed"), lang) or ""

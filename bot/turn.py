@@ -25,6 +25,11 @@ class Turn:
         return get_profile(self.conv.skill)
 
     @property
+    def example(self) -> str:
+        """The profile's first "try saying" example, in the user's language."""
+        return self.profile.examples_in(self.lang)[0]
+
+    @property
     def attribution(self) -> Attribution:
         return Attribution(self.profile.name, self.profile.version, self.msg.conversation.platform)
 

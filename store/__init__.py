@@ -1,6 +1,6 @@
 """Persistence: the ``Store`` protocol and its backends (``sqlite``; ``postgres`` later)."""
 
-from store.base import Conversation, Identity, RenderJob, Store, utcnow
+from store.base import Conversation, Identity, JobStatus, RenderJob, Store, utcnow
 
 
 def open_store(url: str) -> Store:
@@ -20,4 +20,4 @@ def open_store(url: str) -> Store:
     raise ValueError(f"unsupported DATABASE_URL scheme: {url.split(':', 1)[0]}")
 
 
-__all__ = ["Conversation", "Identity", "RenderJob", "Store", "open_store", "utcnow"]
+__all__ = ["Conversation", "Identity", "JobStatus", "RenderJob", "Store", "open_store", "utcnow"]

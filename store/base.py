@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 
@@ -62,7 +63,36 @@ class Conversation:
         return replace(self, updated_at=utcnow(), **changes)
 
 
-RENDER_STATUSES = ("submitting", "pending", "processing", "completed", "failed", "cancelled", "delivered")
+class JobStatus(StrEnum):
+    """Where a render job stands (stored as its string value).
+
+    ``submitting``: written before the render is submitted, its id not yet confirmed.
+    ``pending``/``processing``/``completed``/``failed``/``cancelled``: the backend's render
+    states (contract section 5). ``delivered``: the file or link reached the chat.
+    """
+
+    SUBMITTING = "submitting"
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    DELIVERED = "delivered"
+
+    @classmethod
+    def of(cls, value: str) -> JobStatus:
+        """The status named ``value``; an unknown name (a newer schema) reads as ``failed``."""
+        try:
+            return cls(value)
+        except ValueError:
+            return cls.FAILED
+
+
+ACTIVE_JOB_STATUSES = frozenset({JobStatus.SUBMITTING, JobStatus.PENDING, JobStatus.PROCESSING})
+"""A render of the job is (or may be) running on the backend."""
+
+RESUMABLE_JOB_STATUSES = ACTIVE_JOB_STATUSES | {JobStatus.COMPLETED}
+"""The job still owes the user a video."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +103,7 @@ class RenderJob:
         render_id: ``render_<unique>``.
         conversation_key: The conversation it belongs to.
         session_id: The NemoVideo session rendered.
-        status: One of :data:`RENDER_STATUSES`.
+        status: Where the job stands.
         progress: 0-100.
         output_url: Where the MP4 is once completed.
         delivered: True once the file or link reached the chat.
@@ -88,7 +118,7 @@ class RenderJob:
     render_id: str
     conversation_key: str
     session_id: str
-    status: str = "submitting"
+    status: JobStatus = JobStatus.SUBMITTING
     progress: float = 0.0
     output_url: str | None = None
     delivered: bool = False

@@ -14,7 +14,7 @@ from typing import Any
 
 import aiosqlite
 
-from store.base import Conversation, Identity, RenderJob, utcnow
+from store.base import Conversation, Identity, JobStatus, RenderJob, utcnow
 
 # aiosqlite logs every statement with its parameters at DEBUG, which would put the bearer
 # token (identity table) in the log. Its DEBUG output is never wanted; keep it at INFO.
@@ -226,7 +226,7 @@ class SQLiteStore:
             render_id=row["render_id"],
             conversation_key=row["conversation_key"],
             session_id=row["session_id"],
-            status=row["status"],
+            status=JobStatus.of(row["status"]),
             progress=row["progress"],
             output_url=row["output_url"],
             delivered=bool(row["delivered"]),
@@ -253,7 +253,7 @@ class SQLiteStore:
                 j.render_id,
                 j.conversation_key,
                 j.session_id,
-                j.status,
+                str(j.status),
                 j.progress,
                 j.output_url,
                 int(j.delivered),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,6 @@ from bot.settings import Settings, load_settings
 from emulator.app import Emulator
 from emulator.config import EmulatorConfig
 
-os.environ.setdefault("PTB_TIMEDELTA", "true")  # PTB's timedelta durations (see adapters/telegram)
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 BUNNY = FIXTURES / "bigbuckbunny.mp4"
@@ -53,6 +51,19 @@ def fast_settings(url: str, tmp_path: Path, **overrides: object) -> Settings:
     }
     values.update(overrides)
     return load_settings(**values)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _prepared_adapters() -> None:
+    """What the CLI does once per process (``AdapterFactory.prepare``): PTB's timedelta
+    durations, the Telegram logger floors that keep the bot token out of the log, and
+    discord.py without voice warnings (no endpoint overrides: those are per test)."""
+    from adapters.discord import DiscordAdapterFactory
+    from adapters.telegram import TelegramAdapterFactory
+
+    settings = load_settings()
+    TelegramAdapterFactory().prepare(settings)
+    DiscordAdapterFactory().prepare(settings)
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import discord
 
@@ -32,6 +33,49 @@ TOKEN_MARGIN_S = 30
 NO_MENTIONS = discord.AllowedMentions.none()
 
 ViewFactory = Callable[[tuple[Button, ...], str], discord.ui.View | None]
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRef:
+    """What a Discord :class:`SentRef` points at, parsed once.
+
+    String forms: ``<id>`` a channel message; ``c:<id>`` a channel message sent for an
+    interaction whose token had expired; ``orig:<id>`` an interaction's original response;
+    ``f:<id>`` an interaction follow-up. Every form carries the message id, so a plain
+    channel can still reach the message after a restart (when Discord lets it).
+
+    Attributes:
+        kind: ``channel``, ``original`` or ``followup``.
+        message_id: The Discord message id.
+    """
+
+    kind: Literal["channel", "original", "followup"]
+    message_id: int
+
+    @classmethod
+    def parse(cls, ref: SentRef) -> MessageRef:
+        """Read a ref written by this adapter.
+
+        Raises:
+            ChannelError: Not a Discord message reference (a ref of another platform, or
+                of an older version of this adapter).
+        """
+        prefix, sep, rest = ref.id.partition(":")
+        kinds: dict[str, Literal["channel", "original", "followup"]] = {
+            "c": "channel",
+            "orig": "original",
+            "f": "followup",
+        }
+        if not sep and prefix.isdigit():
+            return cls("channel", int(prefix))
+        if sep and prefix in kinds and rest.isdigit():
+            return cls(kinds[prefix], int(rest))
+        raise ChannelError(f"not a Discord message reference: {ref.id[:40]!r}")
+
+    def ref(self) -> SentRef:
+        """The storable :class:`SentRef`."""
+        prefix = {"channel": "c:", "original": "orig:", "followup": "f:"}[self.kind]
+        return SentRef(f"{prefix}{self.message_id}")
 
 
 def _error(action: str, exc: discord.HTTPException) -> ChannelError:
@@ -83,7 +127,13 @@ class DiscordChannel:
         return SentRef(str(message.id))
 
     async def edit(self, ref: SentRef, reply: Reply) -> None:
-        partial = self.target.get_partial_message(int(ref.id))
+        """Edit a message by any of this adapter's refs (paced).
+
+        Raises:
+            ChannelError: An unknown ref, or the edit failed.
+        """
+        message_id = MessageRef.parse(ref).message_id
+        partial = self.target.get_partial_message(message_id)
         kwargs = self._view_kwargs(reply) or {"view": None}
 
         async def do_edit() -> None:
@@ -92,7 +142,7 @@ class DiscordChannel:
             except discord.HTTPException as exc:
                 raise _error("edit", exc) from None
 
-        await self.pacer.edit(self.target.id, int(ref.id), do_edit, final=reply.final)
+        await self.pacer.edit(self.target.id, message_id, do_edit, final=reply.final)
 
     async def send_file(self, video: OutgoingVideo, *, caption: str = "") -> SentRef:
         try:
@@ -109,8 +159,8 @@ class DiscordChannel:
 class InteractionChannel:
     """Replies to a (deferred) application command interaction.
 
-    Refs: ``orig`` is the original response, ``f:<id>`` a follow-up, ``c:<id>`` a channel
-    message used once the interaction token has expired.
+    Refs are :class:`MessageRef` strings: the original response, follow-ups, and channel
+    messages used once the interaction token has expired.
 
     Args:
         interaction: The interaction, already deferred.
@@ -169,14 +219,14 @@ class InteractionChannel:
             try:
                 if not self._original_used:
                     self._original_used = True
-                    await self.interaction.edit_original_response(
+                    original = await self.interaction.edit_original_response(
                         content=reply.text[:MESSAGE_LIMIT], allowed_mentions=NO_MENTIONS, **self._kwargs(reply)
                     )
-                    return SentRef("orig")
+                    return MessageRef("original", original.id).ref()
                 message = await self.interaction.followup.send(
                     reply.text[:MESSAGE_LIMIT], wait=True, allowed_mentions=NO_MENTIONS, **self._kwargs(reply)
                 )
-                return SentRef(f"f:{message.id}")
+                return MessageRef("followup", message.id).ref()
             except discord.HTTPException as exc:
                 if exc.status not in (401, 404):
                     raise _error("interaction reply", exc) from None
@@ -184,14 +234,20 @@ class InteractionChannel:
         else:
             self._expire()
         ref = await self.fallback.send(reply)
-        return SentRef(f"c:{ref.id}")
+        return MessageRef("channel", MessageRef.parse(ref).message_id).ref()
 
     async def edit(self, ref: SentRef, reply: Reply) -> None:
+        """Edit the original response, a follow-up, or a channel message (paced).
+
+        Raises:
+            ChannelError: An unknown ref, or the edit failed.
+        """
         if ref.id in self._moved:
             await self.fallback.edit(self._moved[ref.id], reply)
             return
-        if ref.id.startswith("c:"):
-            await self.fallback.edit(SentRef(ref.id[2:]), reply)
+        target = MessageRef.parse(ref)
+        if target.kind == "channel":
+            await self.fallback.edit(ref, reply)
             return
         if not self.token_alive:
             self._expire()
@@ -202,13 +258,13 @@ class InteractionChannel:
 
         async def do_edit() -> None:
             try:
-                if ref.id == "orig":
+                if target.kind == "original":
                     await self.interaction.edit_original_response(
                         content=reply.text[:MESSAGE_LIMIT], allowed_mentions=NO_MENTIONS, **kwargs
                     )
                 else:
                     await self.interaction.followup.edit_message(
-                        int(ref.id[2:]), content=reply.text[:MESSAGE_LIMIT], allowed_mentions=NO_MENTIONS, **kwargs
+                        target.message_id, content=reply.text[:MESSAGE_LIMIT], allowed_mentions=NO_MENTIONS, **kwargs
                     )
             except discord.HTTPException as exc:
                 if exc.status not in (401, 404):
@@ -227,10 +283,10 @@ class InteractionChannel:
                     wait=True,
                     allowed_mentions=NO_MENTIONS,
                 )
-                return SentRef(f"f:{message.id}")
+                return MessageRef("followup", message.id).ref()
             except discord.HTTPException as exc:
                 if exc.status not in (401, 404):
                     raise _error("interaction file upload", exc) from None
                 self._expire(exc)
         ref = await self.fallback.send_file(video, caption=caption)
-        return SentRef(f"c:{ref.id}")
+        return MessageRef("channel", MessageRef.parse(ref).message_id).ref()

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 import yarl
@@ -34,15 +34,16 @@ from adapters.discord.converters import (
 )
 from adapters.downloads import Downloader
 from adapters.pacing import EditPacer
-from bot.boundary import Button
+from bot.boundary import Button, ConversationKey
 from bot.profiles import PROFILES
 from bot.texts import lang_of, t
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from bot.app import Runtime
+    from bot.engine import ConversationEngine
+    from bot.settings import Settings
 
-# nemobot never joins voice channels: skip discord.py's "voice will NOT be supported" warnings.
-discord.VoiceClient.warn_nacl = False
-discord.VoiceClient.warn_dave = False
+log = logging.getLogger(__name__)
 
 THREAD_ARCHIVE_MIN = 1440
 
@@ -155,8 +156,12 @@ def build_commands(adapter: DiscordAdapter) -> list[app_commands.Command[Any, An
     ]
 
 
-def apply_endpoints(settings: Any) -> None:
-    """Point discord.py at ``DISCORD_API_URL`` / ``DISCORD_GATEWAY_URL`` when set."""
+def apply_endpoints(settings: Settings) -> None:
+    """Point discord.py at ``DISCORD_API_URL`` / ``DISCORD_GATEWAY_URL`` when set.
+
+    These are process-wide class attributes of discord.py: only the composition root
+    (:meth:`DiscordAdapterFactory.prepare`) and test fixtures call this.
+    """
     if settings.discord_api_url:
         discord.http.Route.BASE = f"{settings.discord_api_url}/api/v10"
     if settings.discord_gateway_url:
@@ -167,18 +172,32 @@ class DiscordAdapter:
     """One bot account on Discord feeding the conversation engine.
 
     Args:
-        engine: The :class:`bot.engine.ConversationEngine`.
-        settings: The :class:`bot.settings.Settings` (``DISCORD_*``).
+        engine: The conversation engine.
+        settings: The settings (``DISCORD_*``).
         guild_ready_timeout: Seconds discord.py waits after the last GUILD_CREATE before
             it is ready (its default is 2).
+        ready_timeout_s: How long :meth:`start` waits for the gateway to be ready (s).
+
+    Raises:
+        ValueError: ``DISCORD_TOKEN`` is not set.
     """
 
-    def __init__(self, engine: Any, settings: Any, *, guild_ready_timeout: float = 2.0) -> None:
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        engine: ConversationEngine,
+        settings: Settings,
+        *,
+        guild_ready_timeout: float = 2.0,
+        ready_timeout_s: float = 60.0,
+    ) -> None:
         if settings.discord_token is None:
             raise ValueError("DISCORD_TOKEN is not set")
+        self.token = settings.discord_token
         self.engine = engine
         self.settings = settings
-        apply_endpoints(settings)
+        self.ready_timeout_s = ready_timeout_s
         intents = discord.Intents.default()
         intents.message_content = bool(settings.discord_message_content)
         self.client = NemoDiscordClient(self, intents, guild_ready_timeout=guild_ready_timeout)
@@ -188,9 +207,15 @@ class DiscordAdapter:
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def start(self, *, ready_timeout_s: float = 60.0) -> None:
-        """Log in, connect to the gateway and wait until the client is ready."""
-        await self.client.login(self.settings.discord_token.get_secret_value())
+    async def start(self, *, ready_timeout_s: float | None = None) -> None:
+        """Log in, connect to the gateway and wait until the client is ready.
+
+        Raises:
+            TimeoutError: Not ready within ``ready_timeout_s``.
+            discord.LoginFailure: The token was refused.
+        """
+        ready_timeout_s = self.ready_timeout_s if ready_timeout_s is None else ready_timeout_s
+        await self.client.login(self.token.get_secret_value())
         self._runner = asyncio.create_task(self.client.connect(reconnect=True), name="discord-gateway")
         ready = asyncio.create_task(self.client.wait_until_ready())
         done, _ = await asyncio.wait(
@@ -204,7 +229,6 @@ class DiscordAdapter:
                 self._runner.result()  # raises the connection error
             raise TimeoutError("Discord gateway not ready in time")
         log.info("Discord connected as %s", self.client.user)
-        await self.engine.resume(PLATFORM, self.channel_for_key)
 
     async def stop(self) -> None:
         """Close the gateway and HTTP sessions. Idempotent."""
@@ -217,14 +241,10 @@ class DiscordAdapter:
         await self.pacer.close()
         await self.downloads.close()
 
-    async def run_forever(self) -> None:
-        """Start, wait until cancelled or disconnected for good, stop."""
-        await self.start()
-        try:
-            assert self._runner is not None
+    async def wait_closed(self) -> None:
+        """Return (or raise) when the gateway connection ends for good."""
+        if self._runner is not None:
             await self._runner
-        finally:
-            await self.stop()
 
     async def sync_commands(self) -> None:
         """Sync the slash commands to ``DISCORD_GUILD_IDS`` (instant) or globally."""
@@ -248,14 +268,15 @@ class DiscordAdapter:
     def _view(self, buttons: tuple[Button, ...], lang: str) -> discord.ui.View | None:
         return ControlsView(self, buttons, lang) if buttons else None
 
-    async def channel_for_key(self, key: str) -> DiscordChannel | None:
-        """The channel of a conversation key (``discord:<guild>/<channel>[/<thread>]`` or
+    async def channel_for(self, key: ConversationKey) -> DiscordChannel | None:
+        """The channel of a conversation (``discord:<guild>/<channel>[/<thread>]`` or
         ``discord:dm/<channel>``), for resumed work."""
-        platform, _, rest = key.partition(":")
-        parts = rest.split("/")
-        if platform != PLATFORM or len(parts) < 2:
+        if key.platform != PLATFORM:
             return None
-        channel_id = int(parts[-1])
+        last = key.thread_id or key.chat_id.rpartition("/")[2]
+        if not last.isdigit():
+            return None
+        channel_id = int(last)
         target = self.client.get_channel(channel_id)
         if target is None:
             try:
@@ -384,10 +405,17 @@ class DiscordAdapterFactory:
 
     name = PLATFORM
 
-    def enabled(self, settings: Any) -> bool:
+    def enabled(self, settings: Settings) -> bool:
         """Started by ``nemobot run`` when ``DISCORD_TOKEN`` is set."""
         return settings.discord_token is not None
 
-    async def run(self, runtime: Any) -> None:
-        """Run the bot until cancelled."""
-        await DiscordAdapter(runtime.engine, runtime.settings).run_forever()
+    def prepare(self, settings: Settings) -> None:
+        """discord.py's process-wide switches: the API and gateway endpoints when set, and no
+        "voice will NOT be supported" warnings (nemobot never joins voice channels)."""
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
+        apply_endpoints(settings)
+
+    def create(self, runtime: Runtime) -> DiscordAdapter:
+        """The adapter on the runtime's engine."""
+        return DiscordAdapter(runtime.engine, runtime.settings)

@@ -84,6 +84,13 @@ class TelegramChannel:
         return SentRef(str(message.message_id))
 
     async def edit(self, ref: SentRef, reply: Reply) -> None:
+        """Edit a message this adapter sent (paced).
+
+        Raises:
+            ChannelError: ``ref`` is not a Telegram message id, or the edit failed.
+        """
+        if not ref.id.isdigit():
+            raise ChannelError(f"not a Telegram message reference: {ref.id[:40]!r}")
         message_id = int(ref.id)
 
         async def do_edit() -> None:

@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from telegram import BotCommand, CallbackQuery, Message, Update
@@ -36,16 +37,21 @@ from adapters.telegram.converters import (
     media_of,
     to_incoming,
 )
-from bot.boundary import ChannelError, IncomingMessage, Reply
+from bot.boundary import ChannelError, ConversationKey, IncomingMessage, Reply
 from bot.intents import IntentKind, route
 from bot.texts import fmt_size, lang_of, t
 
+if TYPE_CHECKING:
+    from bot.app import Runtime
+    from bot.engine import ConversationEngine
+    from bot.settings import Settings
+
 log = logging.getLogger(__name__)
 
-# Bot API URLs contain the bot token: httpx logs every request URL at INFO, and PTB logs
-# its base URLs at DEBUG. Keep those loggers above the levels that carry URLs.
-for _name, _floor in (("httpx", logging.WARNING), ("httpcore", logging.WARNING), ("telegram", logging.INFO)):
-    logging.getLogger(_name).setLevel(max(_floor, logging.getLogger(_name).level))
+LOGGER_FLOORS = (("httpx", logging.WARNING), ("httpcore", logging.WARNING), ("telegram", logging.INFO))
+"""Bot API URLs contain the bot token: httpx logs every request URL at INFO, and PTB logs
+its base URLs at DEBUG. :meth:`TelegramAdapterFactory.prepare` keeps those loggers above
+the levels that carry URLs."""
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 CHAT_ACTION_EVERY_S = 4.5  # Telegram shows an action for about 5 s
@@ -55,11 +61,16 @@ class TelegramAdapter:
     """One bot: a PTB ``Application`` feeding the conversation engine.
 
     Args:
-        engine: The :class:`bot.engine.ConversationEngine`.
-        settings: The :class:`bot.settings.Settings` (``TELEGRAM_*``).
+        engine: The conversation engine.
+        settings: The settings (``TELEGRAM_*``).
+
+    Raises:
+        ValueError: ``TELEGRAM_TOKEN`` is not set.
     """
 
-    def __init__(self, engine: Any, settings: Any) -> None:
+    platform = PLATFORM
+
+    def __init__(self, engine: ConversationEngine, settings: Settings) -> None:
         if settings.telegram_token is None:
             raise ValueError("TELEGRAM_TOKEN is not set")
         self.engine = engine
@@ -113,7 +124,6 @@ class TelegramAdapter:
             log.info("Telegram long polling started as @%s", self.app.bot.username)
         await self.app.start()
         self._started = True
-        await self.engine.resume(PLATFORM, self.channel_for_key)
 
     async def stop(self) -> None:
         """The reverse of :meth:`start`; in-flight conversations are cancelled. Idempotent."""
@@ -133,13 +143,9 @@ class TelegramAdapter:
         await self.downloads.close()
         await self.app.shutdown()
 
-    async def run_forever(self) -> None:
-        """Start, wait until cancelled, stop."""
-        await self.start()
-        try:
-            await asyncio.Event().wait()
-        finally:
-            await self.stop()
+    async def wait_closed(self) -> None:
+        """Long polling and the webhook server run until the adapter is stopped."""
+        await asyncio.Event().wait()
 
     async def _register_commands(self) -> None:
         try:
@@ -253,13 +259,15 @@ class TelegramAdapter:
         async with self._chat_action(chat_id, thread_id, action):
             await self.engine.handle(incoming, channel)
 
-    async def channel_for_key(self, key: str) -> TelegramChannel | None:
-        """The channel of a conversation key (``telegram:<chat>[/<topic>]``), for resumed work."""
-        platform, _, rest = key.partition(":")
-        if platform != PLATFORM or not rest:
+    async def channel_for(self, key: ConversationKey) -> TelegramChannel | None:
+        """The channel of a conversation (``telegram:<chat>[/<topic>]``), for resumed work."""
+        if key.platform != PLATFORM:
             return None
-        chat, _, thread = rest.partition("/")
-        return self._channel(int(chat), int(thread) if thread else None, "en")
+        try:
+            chat_id, thread_id = int(key.chat_id), int(key.thread_id) if key.thread_id else None
+        except ValueError:
+            return None
+        return self._channel(chat_id, thread_id, "en")
 
     def _channel(self, chat_id: int, thread_id: int | None, lang: str) -> TelegramChannel:
         return TelegramChannel(self.app.bot, chat_id, thread_id, self.pacer, local_mode=self.local_mode, lang=lang)
@@ -320,10 +328,18 @@ class TelegramAdapterFactory:
 
     name = PLATFORM
 
-    def enabled(self, settings: Any) -> bool:
+    def enabled(self, settings: Settings) -> bool:
         """Started by ``nemobot run`` when ``TELEGRAM_TOKEN`` is set."""
         return settings.telegram_token is not None
 
-    async def run(self, runtime: Any) -> None:
-        """Run the bot until cancelled."""
-        await TelegramAdapter(runtime.engine, runtime.settings).run_forever()
+    def prepare(self, settings: Settings) -> None:
+        """Opt in to PTB's ``timedelta`` durations (the int form is deprecated and warns on
+        every read) and keep the loggers that print Bot API URLs (with the token) quiet."""
+        os.environ.setdefault("PTB_TIMEDELTA", "true")
+        for name, floor in LOGGER_FLOORS:
+            logger = logging.getLogger(name)
+            logger.setLevel(max(floor, logger.level))
+
+    def create(self, runtime: Runtime) -> TelegramAdapter:
+        """The adapter on the runtime's engine."""
+        return TelegramAdapter(runtime.engine, runtime.settings)

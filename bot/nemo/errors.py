@@ -7,9 +7,12 @@ Only :class:`NemoError` subclasses leave :mod:`bot.nemo`; aiohttp exceptions are
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
 
-AUTH_CODES = frozenset({1001, 1010, 1011})
+if TYPE_CHECKING:
+    from bot.nemo.models import RenderStatus
 
 
 class NemoError(Exception):
@@ -84,11 +87,31 @@ class NemoPaymentRequired(NemoError):
 
 
 class NemoRateLimited(NemoError):
-    """HTTP 429 (after the client's single retry)."""
+    """HTTP 429 (after the client's single retry, or at once when ``Retry-After`` is too long)."""
 
 
 class NemoRenderFailed(NemoError):
-    """A render failed twice (contract section 5 step 4) or was cancelled."""
+    """A render ended ``failed`` or ``cancelled`` (contract section 5).
+
+    The client never resubmits a failed render: whether to (section 5 step 4) is the render
+    tracker's decision, made from :attr:`status`.
+
+    Attributes:
+        status: The final :class:`~bot.nemo.models.RenderStatus` (``status.status`` is
+            ``failed`` or ``cancelled``; ``status.error`` the backend's text), or ``None``
+            when there was none. Unlike other errors, this is not an HTTP status: a render
+            failure has none.
+    """
+
+    status: RenderStatus | None  # type: ignore[assignment]  # a render's status, not an HTTP one
+
+    def __init__(self, message: str, *, status: RenderStatus | None = None, body: Any = None) -> None:
+        super().__init__(message, body=body)
+        self.status = status
+
+    def __repr__(self) -> str:
+        state = self.status.status if self.status is not None else None
+        return f"{type(self).__name__}({self.message!r}, render={state})"
 
 
 class NemoBadRequest(NemoError):
@@ -111,6 +134,7 @@ _CODE_CLASSES: dict[int, type[NemoError]] = {
 
 
 def _retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """``Retry-After`` in seconds: delay-seconds or an HTTP-date (RFC 9110 section 10.2.3)."""
     if not headers:
         return None
     raw = headers.get("Retry-After")
@@ -119,7 +143,14 @@ def _retry_after(headers: Mapping[str, str] | None) -> float | None:
     try:
         return max(0.0, float(raw))
     except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _message_of(body: Any, default: str) -> str:

@@ -11,6 +11,8 @@ import discord
 import pytest
 
 from adapters.discord import DiscordAdapter
+from adapters.discord.runner import apply_endpoints
+from bot.adapter import running
 from bot.app import open_runtime
 from tests.conftest import BIKES, BUNNY, fast_settings
 from tests.fakes.discord_api import FakeDiscord
@@ -47,9 +49,9 @@ async def running_bot(emulator, dc, tmp_path, runtime=None, **overrides):
     async with contextlib.AsyncExitStack() as stack:
         if runtime is None:
             runtime = await stack.enter_async_context(open_runtime(settings, platform="discord"))
-        adapter = DiscordAdapter(runtime.engine, settings, guild_ready_timeout=0.05)
-        await adapter.start(ready_timeout_s=20)
-        stack.push_async_callback(adapter.stop)
+        apply_endpoints(settings)  # the dc fixture puts discord.py's endpoints back afterwards
+        adapter = DiscordAdapter(runtime.engine, settings, guild_ready_timeout=0.05, ready_timeout_s=20)
+        await stack.enter_async_context(running(runtime, adapter))
         yield adapter, runtime
 
 
@@ -307,3 +309,42 @@ async def test_redelivered_discord_events_are_handled_once(emulator, dc, tmp_pat
         interaction = await dc.interaction_create(name="help", channel_id=OTHER_CHANNEL)
         await dc.wait_until(lambda: any("Try saying" in t for t in interaction_texts(dc, int(interaction["id"]))), 20)
     assert len([c for c in contents(dc, dm) if c.startswith("💳")]) == 1
+
+
+async def test_edit_cut_off_by_a_restart_is_reported_in_the_channel(emulator, dc, tmp_path, caplog):
+    """The interaction's refs (original response, follow-ups) outlive the process in the run
+    marker; after a restart a plain channel must report the cut-off run, not fail on them."""
+    caplog.set_level(logging.INFO)
+    settings = dc_settings(emulator, dc, tmp_path)
+    async with running_bot(emulator, dc, tmp_path) as (adapter, runtime):
+        att = dc.add_attachment(BIKES, filename="bikes.mp4")
+        emulator.config.step_delay_s = 0.5
+        interaction = await dc.interaction_create(
+            name="edit",
+            channel_id=OTHER_CHANNEL,
+            options=[
+                {"name": "prompt", "type": 3, "value": "add title 'Cut Off'"},
+                {"name": "clip", "type": 11, "value": str(att["id"])},
+            ],
+            resolved_attachments=[att],
+        )
+        iid = int(interaction["id"])
+        await dc.wait_until(lambda: any(t.startswith(("🎬", "🔍", "✂️")) for t in interaction_texts(dc, iid)), 30)
+        conv_key = f"discord:{GUILD}/{OTHER_CHANNEL}"
+        conv = await runtime.store.get_conversation(conv_key)
+        assert conv is not None and conv.data["run"]["ref"].startswith(("orig:", "f:"))
+    # the process stopped mid-run (a shutdown keeps the marker); NemoVideo finishes the edit on its own
+    await emulator.state.idle()
+    emulator.config.step_delay_s = 0.0
+    async with open_runtime(settings, platform="discord") as runtime:
+        async with running_bot(emulator, dc, tmp_path, runtime=runtime):
+            await wait_content(dc, OTHER_CHANNEL, "I restarted while working on", timeout=30)
+            await runtime.engine.wait_idle()
+        conv = await runtime.store.get_conversation(conv_key)
+    report = next(c for c in contents(dc, OTHER_CHANNEL) if c.startswith("I restarted while working on"))
+    assert "\"add title 'Cut Off'\"" in report and 'Added title "Cut Off"' in report
+    everything = contents(dc, OTHER_CHANNEL) + interaction_texts(dc, iid)
+    assert not any("Something went wrong" in c for c in everything)
+    assert "run" not in conv.data
+    assert "invalid literal for int()" not in caplog.text and "Traceback" not in caplog.text
+    assert sum(emulator.state.runs_per_session.values()) == 1  # never re-sent

@@ -12,6 +12,7 @@ import av
 import pytest
 
 from adapters.telegram import TelegramAdapter
+from bot.adapter import running
 from bot.app import open_runtime
 from tests.conftest import BIKES, BUNNY, fast_settings
 from tests.fakes.telegram_api import FakeTelegram
@@ -41,13 +42,11 @@ def tg_settings(emulator, tg, tmp_path, **overrides):
 @contextlib.asynccontextmanager
 async def running_bot(emulator, tg, tmp_path, **overrides):
     settings = tg_settings(emulator, tg, tmp_path, **overrides)
-    async with open_runtime(settings, platform="telegram") as runtime:
-        adapter = TelegramAdapter(runtime.engine, settings)
-        await adapter.start()
-        try:
-            yield adapter, runtime
-        finally:
-            await adapter.stop()
+    async with (
+        open_runtime(settings, platform="telegram") as runtime,
+        running(runtime, TelegramAdapter(runtime.engine, settings)) as adapter,
+    ):
+        yield adapter, runtime
 
 
 def texts(tg, chat_id, thread_id=None):

@@ -8,8 +8,9 @@ from pathlib import Path
 import av
 import pytest
 
-from bot.boundary import Attachment, Button, ChannelLimits, ConversationKey, IncomingMessage, RecordingChannel
+from bot.boundary import Attachment, Button, ChannelLimits, ConversationKey, IncomingMessage
 from tests.conftest import BIKES, BUNNY
+from tests.recording import RecordingChannel
 
 KEY = ConversationKey(platform="console", chat_id="t1")
 
@@ -423,12 +424,11 @@ async def test_render_resumes_after_a_restart_and_is_delivered_once(emulator, se
     status_ref = job.status_message
 
     async def channel_for(key):
-        return channel if key == str(KEY) else None
+        return channel if str(key) == str(KEY) else None
 
     async with open_runtime(settings) as rt:
         assert await rt.engine.resume("console", channel_for) == 1
-        while rt.engine._background:
-            await asyncio.sleep(0.05)
+        await rt.engine.wait_idle()
         assert await rt.engine.resume("console", channel_for) == 0  # delivered: nothing left
     assert len(channel.files) == 1
     [job] = await _jobs(settings)
@@ -457,8 +457,7 @@ async def test_run_cut_off_by_a_restart_is_reported_not_resent(emulator, setting
 
     async with open_runtime(settings) as rt:
         assert await rt.engine.resume("console", channel_for) == 1
-        while rt.engine._background:
-            await asyncio.sleep(0.05)
+        await rt.engine.wait_idle()
         conv = await rt.store.get_conversation(str(KEY))
     assert "run" not in conv.data
     text = channel.texts()[-1]
@@ -506,7 +505,8 @@ async def test_queued_messages_survive_a_restart_in_order(emulator, settings):
 
     async with open_runtime(settings) as rt:
         assert await rt.engine.resume("console", channel_for) == 3  # the cut-off run and two queued messages
-        while rt.engine._background or rt.engine.is_busy(str(KEY)):
+        await rt.engine.wait_idle()
+        while rt.engine.is_busy(str(KEY)):
             await asyncio.sleep(0.05)
         conv = await rt.store.get_conversation(str(KEY))
         state = await rt.client.state(conv.session_id)
@@ -538,8 +538,7 @@ async def test_unconfirmed_render_is_resubmitted_only_if_unknown(runtime, emulat
         return channel
 
     assert await runtime.engine.resume("console", channel_for) == 1
-    while runtime.engine._background:
-        await asyncio.sleep(0.05)
+    await runtime.engine.wait_idle()
     assert len(channel.files) == 1
     assert list(emulator.state.renders) == [rid]
     assert emulator.state.renders[rid].attempt == 1  # submitted exactly once either way

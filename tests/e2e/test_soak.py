@@ -21,7 +21,9 @@ import discord
 import pytest
 
 from adapters.discord import DiscordAdapter
+from adapters.discord.runner import apply_endpoints
 from adapters.telegram import TelegramAdapter
+from bot.adapter import running
 from bot.app import open_runtime
 from emulator.media import make_sample_clip
 from tests.conftest import fast_settings
@@ -57,15 +59,11 @@ async def world(emulator, tmp_path):
             drop_first_check_s=0.2,
         )
         async with open_runtime(settings, platform="telegram") as runtime:
+            apply_endpoints(settings)  # put back below
             telegram = TelegramAdapter(runtime.engine, settings)
-            disc = DiscordAdapter(runtime.engine, settings, guild_ready_timeout=0.05)
-            await telegram.start()
-            await disc.start(ready_timeout_s=20)
-            try:
+            disc = DiscordAdapter(runtime.engine, settings, guild_ready_timeout=0.05, ready_timeout_s=20)
+            async with running(runtime, telegram), running(runtime, disc):
                 yield tg, dc, runtime
-            finally:
-                await disc.stop()
-                await telegram.stop()
     discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = base, gateway
 
 
@@ -172,7 +170,7 @@ async def test_soak_200_conversations_with_backend_faults(emulator, world, tmp_p
     assert not markers, markers[:5]
     assert not errors, [r.getMessage() for r in errors[:5]]
     assert sum(faults.values()) > 50
-    assert not any(engine.is_busy(k) for k in list(engine._slots))
+    assert not engine.scheduler.active()
 
 
 async def _call(fn, *args, **kwargs) -> None:

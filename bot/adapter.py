@@ -1,0 +1,88 @@
+"""What every platform adapter offers the runtime, and how the runtime runs one.
+
+Adapters live in ``adapters/`` and are found through the ``nemobot.adapters`` entry points
+(design notes): each entry point is an :class:`AdapterFactory`. The composition root (the
+CLI) calls :meth:`AdapterFactory.prepare` once for process-wide setup, then
+:meth:`AdapterFactory.create`; :func:`running` starts the adapter, hands the engine the
+adapter's way to reach conversations so the previous process's leftovers are resumed, and
+stops the adapter in reverse.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from bot.boundary import ConversationKey, ReplyChannel
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    """One connected platform.
+
+    Attributes:
+        platform: The platform name used in conversation keys (``telegram``, ``discord``, ``console``).
+    """
+
+    platform: str
+
+    async def start(self) -> None:
+        """Connect; return once updates are being received.
+
+        Raises:
+            Exception: The platform refused the connection (bad token, unreachable).
+        """
+
+    async def stop(self) -> None:
+        """Disconnect and cancel in-flight work. Idempotent."""
+
+    async def wait_closed(self) -> None:
+        """Return (or raise) when the adapter stops on its own; run until cancelled otherwise."""
+
+    async def channel_for(self, key: ConversationKey) -> ReplyChannel | None:
+        """A channel into conversation ``key`` for resumed work, or ``None`` when it is unreachable."""
+
+
+class AdapterFactory(Protocol):
+    """The entry point of one adapter.
+
+    Attributes:
+        name: The entry point name (``telegram``, ``discord``, ``console``).
+    """
+
+    name: str
+
+    def enabled(self, settings: Settings) -> bool:
+        """True when ``nemobot run`` should start this adapter (its token is set)."""
+
+    def prepare(self, settings: Settings) -> None:
+        """Process-wide setup, called once by the composition root before :meth:`create`
+        (library switches, logger floors, endpoint overrides). Tests call it in fixtures."""
+
+    def create(self, runtime: Runtime) -> Adapter:
+        """The adapter, wired to the runtime's engine and settings (not started)."""
+
+
+@contextlib.asynccontextmanager
+async def running(runtime: Runtime, adapter: Adapter) -> AsyncIterator[Adapter]:
+    """Start ``adapter``, resume its platform's leftovers, and stop it on exit.
+
+    The runtime, not each adapter, starts the resume (:meth:`bot.engine.ConversationEngine.resume`).
+    """
+    await adapter.start()
+    try:
+        await runtime.engine.resume(adapter.platform, adapter.channel_for)
+        yield adapter
+    finally:
+        await adapter.stop()
+
+
+async def serve(runtime: Runtime, adapter: Adapter) -> None:
+    """Run ``adapter`` until it stops on its own or the task is cancelled."""
+    async with running(runtime, adapter):
+        await adapter.wait_closed()

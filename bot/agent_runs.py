@@ -1,0 +1,219 @@
+"""Agent runs: send one request to the NemoVideo agent and answer from its SSE stream.
+
+A run (contract section 3) posts one progress message that is edited as tools run, then
+answers with the agent's text after GUI translation (section 6). A run that says nothing
+is answered from the draft's diff. A run is never re-sent: a dropped stream is followed by
+reading the state until it changes, and a run cut off by a restart is reported afterwards
+from a marker kept in the conversation (``data["run"]``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from bot.boundary import Button
+from bot.conversations import Conversations
+from bot.errors import AgentFailed, AgentTimedOut
+from bot.gui import translate
+from bot.nemo import timeline
+from bot.nemo.client import NemoClient
+from bot.nemo.errors import NemoError, NemoSessionNotFound, NemoStreamDropped, NemoTimeoutError
+from bot.nemo.events import AgentError, StateChanged, TextAnswer, ToolCall
+from bot.progress import ProgressMessage, stage_for_tool
+from bot.scheduler import ConversationScheduler
+from bot.settings import Settings
+from bot.texts import fmt_elapsed, t
+from bot.turn import Turn, say
+
+log = logging.getLogger(__name__)
+
+ANSWER_BUTTONS = (Button.EXPORT, Button.STATUS, Button.CREDITS, Button.NEW)
+"""The quick actions under an agent's answer."""
+
+_TEMPORARY_ISSUE = "i encountered a temporary issue"
+
+
+def credits_line(credits: Any, lang: str) -> str:
+    """``💳 Credits: 88 available, 0 frozen, 88 total.`` from a :class:`~bot.nemo.models.Credits`."""
+    return t(
+        "credits",
+        lang,
+        available=_num(credits.available),
+        frozen=_num(credits.frozen),
+        total=_num(credits.total_or_sum),
+    )
+
+
+def bullets(lines: list[str]) -> str:
+    """Lines as a bulleted list."""
+    return "\n".join(f"• {line}" for line in lines)
+
+
+class AgentRuns:
+    """Runs agent requests for the engine.
+
+    Args:
+        client: The NemoVideo client.
+        conversations: Sessions and the run marker.
+        scheduler: Tells a ``/cancel`` from a shutdown.
+        settings: Timeouts and progress pacing.
+    """
+
+    def __init__(
+        self, client: NemoClient, conversations: Conversations, scheduler: ConversationScheduler, settings: Settings
+    ) -> None:
+        self.client = client
+        self.conversations = conversations
+        self.scheduler = scheduler
+        self.settings = settings
+
+    def progress(self, turn: Turn) -> ProgressMessage:
+        """A paced progress message for ``turn``'s channel."""
+        return ProgressMessage(
+            turn.channel,
+            turn.lang,
+            edit_interval_s=self.settings.progress_edit_interval_s,
+            heartbeat_interval_s=self.settings.heartbeat_interval_s,
+        )
+
+    async def run(self, turn: Turn, text: str) -> None:
+        """Send ``text`` to the agent and answer.
+
+        Raises:
+            AgentTimedOut: Only heartbeats for ``SSE_IDLE_TIMEOUT_S``.
+            AgentFailed: The run ended with an error and no answer.
+            NemoSessionNotFound: The session expired (the engine replaces it).
+            NemoError: Other backend failures.
+        """
+        limit = self.settings.max_prompt_chars
+        if len(text) > limit:
+            await say(turn.channel, t("too_long", turn.lang, n=len(text), limit=limit))
+            return
+        await self.conversations.ensure_session(turn)
+        sid = turn.conv.session_id
+        assert sid is not None
+        before = (await self.client.state(sid, attribution=turn.attribution)).draft
+        progress = self.progress(turn)
+        await progress.start()
+        marker = {"text": text[:300], "before": before, "ref": progress.ref.id if progress.ref else None}
+        await self.conversations.update_data(turn, run=marker)
+        keep_marker = False
+        try:
+            await self._stream(turn, text, before, progress)
+        except asyncio.CancelledError:
+            # a shutdown keeps the marker: the next process reports the cut-off run
+            keep_marker = not self.scheduler.cancelled_by_user(turn.conv.key)
+            raise
+        finally:
+            if not keep_marker:
+                await asyncio.shield(self.conversations.update_data(turn, run=None))
+
+    async def _stream(self, turn: Turn, text: str, before: dict[str, Any], progress: ProgressMessage) -> None:
+        sid = turn.conv.session_id
+        assert sid is not None
+        answers: list[str] = []
+        error: AgentError | None = None
+        changed = False
+        try:
+            async for event in self.client.run(
+                sid,
+                text,
+                attribution=turn.attribution,
+                idle_timeout_s=self.settings.sse_idle_timeout_s,
+                hard_timeout_s=self.settings.sse_hard_timeout_s,
+            ):
+                if isinstance(event, ToolCall):
+                    await progress.stage(stage_for_tool(event.name, turn.lang))
+                elif isinstance(event, TextAnswer):
+                    if answers and _TEMPORARY_ISSUE in event.text.lower():
+                        continue  # trailing noise after real answers (contract section 3)
+                    answers.append(event.text)
+                elif isinstance(event, StateChanged):
+                    changed = True
+                elif isinstance(event, AgentError):
+                    error = event
+        except NemoStreamDropped:
+            await progress.stage(t("stream_dropped_wait", turn.lang))
+            await self._after_drop(turn, progress, before)
+            return
+        except NemoTimeoutError as exc:
+            await progress.finish(t("failed_in", turn.lang, elapsed=fmt_elapsed(progress.elapsed_s)))
+            raise AgentTimedOut() from exc
+        except NemoSessionNotFound:
+            await progress.finish(t("failed_in", turn.lang, elapsed=fmt_elapsed(progress.elapsed_s)))
+            raise
+        except asyncio.CancelledError:
+            await asyncio.shield(progress.finish(t("run_cancelled", turn.lang)))
+            raise
+        except BaseException:
+            await progress.stop()
+            raise
+        elapsed = fmt_elapsed(progress.elapsed_s)
+        if error is not None and not answers:
+            log.warning("agent run failed in %s: %s %s", turn.conv.key, error.code, error.message[:200])
+            await progress.finish(t("failed_in", turn.lang, elapsed=elapsed))
+            raise AgentFailed(error.code)
+        await progress.finish(t("done_in", turn.lang, elapsed=elapsed))
+        await self._answer(turn, answers, before, changed)
+
+    async def _answer(self, turn: Turn, answers: list[str], before: dict[str, Any], changed: bool) -> None:
+        sid = turn.conv.session_id
+        assert sid is not None
+        actions: set[str] = set()
+        parts: list[str] = []
+        for raw in answers:
+            tr = translate(raw)
+            actions |= tr.actions
+            if tr.text:
+                parts.append(tr.text)
+        after: dict[str, Any] | None = None
+        if not parts or "timeline" in actions:
+            after = (await self.client.state(sid, attribution=turn.attribution)).draft
+        if not parts:
+            changes = timeline.diff(before, after)
+            parts.append(
+                t("silent_changes", turn.lang, changes=bullets(changes)) if changes else t("silent_nothing", turn.lang)
+            )
+        if "timeline" in actions and after is not None:
+            parts.append(timeline.summarize(after))
+        if "credits" in actions:
+            parts.append(credits_line(await self.client.credits(attribution=turn.attribution), turn.lang))
+        if "edit" in actions:
+            parts.append(t("hint_edit", turn.lang))
+        if "export" in actions or "click" in actions:
+            parts.append(t("hint_export", turn.lang))
+        await say(turn.channel, "\n\n".join(parts), buttons=ANSWER_BUTTONS)
+
+    async def _after_drop(self, turn: Turn, progress: ProgressMessage, before: dict[str, Any]) -> None:
+        """A dropped stream: never re-send; read the state until it changes (contract section 3)."""
+        sid = turn.conv.session_id
+        assert sid is not None
+        s = self.settings
+        last: dict[str, Any] | None = None
+        unchanged = 0
+        await asyncio.sleep(s.drop_first_check_s)
+        while True:
+            try:
+                draft = (await self.client.state(sid, attribution=turn.attribution)).draft
+            except NemoError as exc:
+                log.warning("state read after a dropped stream failed: %r", exc)
+                draft = last if last is not None else before
+            changes = timeline.diff(before, draft)
+            if changes:
+                await progress.finish(t("done_in", turn.lang, elapsed=fmt_elapsed(progress.elapsed_s)))
+                text = t("stream_dropped_changed", turn.lang, changes=bullets(changes))
+                await say(turn.channel, text, buttons=ANSWER_BUTTONS)
+                return
+            unchanged = unchanged + 1 if draft == last or last is None else 1
+            last = draft
+            if unchanged >= s.drop_max_unchanged_reads:
+                await progress.finish(t("failed_in", turn.lang, elapsed=fmt_elapsed(progress.elapsed_s)))
+                await say(turn.channel, t("stream_dropped_nothing", turn.lang))
+                return
+            await asyncio.sleep(s.drop_check_every_s)
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"

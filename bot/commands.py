@@ -1,0 +1,197 @@
+"""The engine's intent handlers, one per :class:`~bot.intents.IntentKind`.
+
+:class:`Commands` holds one ``async`` method per intent; :meth:`Commands.table` maps each
+intent to its handler, and the engine dispatches through that table. Handlers raise on
+failure (the engine's error boundary answers, :func:`bot.errors.error_reply`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from bot.agent_runs import AgentRuns, credits_line
+from bot.boundary import Button
+from bot.conversations import Conversations
+from bot.intents import Intent, IntentKind
+from bot.nemo import timeline
+from bot.nemo.client import NemoClient
+from bot.profiles import PROFILES
+from bot.renders import ACTIVE, RenderTracker
+from bot.scheduler import ConversationScheduler
+from bot.texts import FORMATS_LINE, t
+from bot.turn import Turn, say
+from bot.uploads import Uploads, describe_asset
+from store.base import Store
+
+Handler = Callable[[Turn, Intent], Awaitable[None]]
+"""An intent handler: the message being handled and its routed intent."""
+
+
+class Commands:
+    """What the engine does for each intent.
+
+    Args:
+        client: The NemoVideo client.
+        store: Render jobs (``/status``, ``/export``).
+        conversations: Conversation records.
+        scheduler: ``/cancel`` stops the conversation's current work.
+        uploads: Attachments.
+        agent: Agent runs.
+        renders: Exports.
+    """
+
+    def __init__(
+        self,
+        client: NemoClient,
+        store: Store,
+        conversations: Conversations,
+        scheduler: ConversationScheduler,
+        uploads: Uploads,
+        agent: AgentRuns,
+        renders: RenderTracker,
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.conversations = conversations
+        self.scheduler = scheduler
+        self.uploads = uploads
+        self.agent = agent
+        self.renders = renders
+
+    def table(self) -> dict[IntentKind, Handler]:
+        """The dispatch table: every :class:`IntentKind` to its handler."""
+        return {
+            IntentKind.EMPTY: self.empty,
+            IntentKind.UNKNOWN_COMMAND: self.unknown_command,
+            IntentKind.START: self.start,
+            IntentKind.HELP: self.help,
+            IntentKind.SKILL: self.skill,
+            IntentKind.CANCEL: self.cancel,
+            IntentKind.CREDITS: self.credits,
+            IntentKind.STATUS: self.status,
+            IntentKind.LINK: self.link,
+            IntentKind.NEW: self.new,
+            IntentKind.UPLOAD: self.upload,
+            IntentKind.EXPORT: self.export,
+            IntentKind.AGENT: self.agent_request,
+        }
+
+    # ------------------------------------------------------------------ quick commands
+
+    async def empty(self, turn: Turn, intent: Intent) -> None:
+        """A message with no text and no files."""
+        await say(turn.channel, t("empty_message", turn.lang, example=turn.example))
+
+    async def unknown_command(self, turn: Turn, intent: Intent) -> None:
+        """``/something`` that is not a command."""
+        await say(turn.channel, t("unknown_command", turn.lang, name=intent.arg))
+
+    async def start(self, turn: Turn, intent: Intent) -> None:
+        """``/start``: a greeting and the help text."""
+        await say(turn.channel, t("start", turn.lang) + "\n\n" + help_text(turn))
+
+    async def help(self, turn: Turn, intent: Intent) -> None:
+        """``/help``: the profile's examples and tips, and the commands."""
+        await say(turn.channel, help_text(turn))
+
+    async def skill(self, turn: Turn, intent: Intent) -> None:
+        """``/skill [NAME]``: show or switch the skill profile."""
+        names = ", ".join(PROFILES)
+        name = intent.arg.strip().lower()
+        if not name:
+            await say(turn.channel, t("skill_list", turn.lang, name=turn.conv.skill, names=names))
+            return
+        if name not in PROFILES:
+            await say(turn.channel, t("skill_unknown", turn.lang, name=intent.arg.strip()[:50], names=names))
+            return
+        await self.conversations.set_skill(turn, name)
+        p = turn.profile
+        await say(
+            turn.channel,
+            t("skill_set", turn.lang, title=p.title_in(turn.lang), name=p.name, example=turn.example),
+        )
+
+    async def cancel(self, turn: Turn, intent: Intent) -> None:
+        """``/cancel``: stop waiting on the current run or render and drop the queue."""
+        dropped = await self.scheduler.cancel(turn.conv.key)
+        if dropped is None:
+            await say(turn.channel, t("nothing_to_cancel", turn.lang))
+        else:
+            await say(turn.channel, t("cancelled", turn.lang, dropped=dropped))
+
+    async def credits(self, turn: Turn, intent: Intent) -> None:
+        """``/credits``: the balance (contract endpoint 3)."""
+        await say(turn.channel, credits_line(await self.client.credits(attribution=turn.attribution), turn.lang))
+
+    async def status(self, turn: Turn, intent: Intent) -> None:
+        """``/status``: the timeline, the assets and the last render."""
+        if turn.conv.session_id is None:
+            await say(turn.channel, t("need_session", turn.lang))
+            return
+        state = await self.client.state(turn.conv.session_id, attribution=turn.attribution)
+        lines = [t("status_head", turn.lang, summary=timeline.summarize(state.draft))]
+        assets = [describe_asset(info) for info in state.video_infos]
+        lines.append(
+            t("status_assets", turn.lang, assets="; ".join(assets)) if assets else t("status_no_assets", turn.lang)
+        )
+        jobs = await self.store.list_renders(conversation_key=turn.conv.key)
+        if jobs:
+            lines.append(t("status_render", turn.lang, status=jobs[-1].status))
+        await say(turn.channel, "\n".join(lines), buttons=(Button.EXPORT, Button.CREDITS))
+
+    async def link(self, turn: Turn, intent: Intent) -> None:
+        """``/link``: the web-editor claim link (contract endpoint 12)."""
+        if turn.conv.session_id is None:
+            await say(turn.channel, t("need_session", turn.lang))
+            return
+        url = await self.renders.project_link(turn)
+        await say(turn.channel, t("project_link", turn.lang, url=url) if url else t("link_failed", turn.lang))
+
+    async def new(self, turn: Turn, intent: Intent) -> None:
+        """``/new``: forget the session; the next clip starts a new project."""
+        await self.conversations.reset(turn)
+        await say(turn.channel, t("new_session", turn.lang))
+
+    # ------------------------------------------------------------------ session work
+
+    async def upload(self, turn: Turn, intent: Intent) -> None:
+        """Attachments (and the request next to them, for the agent)."""
+        if not turn.msg.attachments:
+            await say(turn.channel, t("upload_how", turn.lang, formats=FORMATS_LINE))
+            return
+        uploaded = await self.uploads.upload(turn, follow_up=bool(intent.arg))
+        if uploaded and intent.arg:
+            await self.agent.run(turn, intent.arg)
+
+    async def agent_request(self, turn: Turn, intent: Intent) -> None:
+        """Everything else: a request for the agent."""
+        await self.agent.run(turn, intent.arg)
+
+    async def export(self, turn: Turn, intent: Intent) -> None:
+        """``/export``: render the draft and deliver the MP4 (contract section 5)."""
+        if turn.conv.session_id is None:
+            await say(turn.channel, t("not_ready", turn.lang, example=turn.example))
+            return
+        draft = (await self.client.state(turn.conv.session_id, attribution=turn.attribution)).draft
+        if not timeline.is_ready(draft):
+            await say(turn.channel, t("not_ready", turn.lang, example=turn.example))
+            return
+        for job in await self.store.list_renders(conversation_key=turn.conv.key, undelivered=True):
+            if job.status in ACTIVE:
+                await say(turn.channel, t("render_busy", turn.lang))
+                return
+        key = turn.conv.key
+        await self.renders.export(turn, draft, cancelled_by_user=lambda: self.scheduler.cancelled_by_user(key))
+
+
+def help_text(turn: Turn) -> str:
+    """The ``/help`` text of the conversation's profile, in the user's language."""
+    p, lang = turn.profile, turn.lang
+    return t(
+        "help",
+        lang,
+        title=p.title_in(lang),
+        summary=p.summary_in(lang),
+        examples="\n".join(f'• "{e}"' for e in p.examples_in(lang)),
+        tips="\n".join(f"• {tip}" for tip in p.tips_in(lang)),
+    )

@@ -1,0 +1,136 @@
+"""Conversation records: one chat thread <-> one NemoVideo session, read and changed under a lock.
+
+Every read-modify-write of a :class:`~store.base.Conversation` goes through
+:class:`Conversations`, under a per-conversation lock that exists only while someone holds
+or waits for it (idle conversations keep no state in memory).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from bot.boundary import IncomingMessage
+from bot.nemo.client import NemoClient
+from bot.settings import Settings
+from bot.texts import session_language
+from bot.turn import Turn
+from store.base import Conversation, Store
+
+log = logging.getLogger(__name__)
+
+
+class KeyedLocks:
+    """One :class:`asyncio.Lock` per key, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        """Hold the lock of ``key`` for the ``async with`` block."""
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
+class Conversations:
+    """The engine's access to conversation records.
+
+    Args:
+        client: The NemoVideo client (creates sessions).
+        store: Where conversations are kept.
+        settings: ``default_skill`` for new conversations.
+    """
+
+    def __init__(self, client: NemoClient, store: Store, settings: Settings) -> None:
+        self.client = client
+        self.store = store
+        self.settings = settings
+        self.locks = KeyedLocks()
+
+    def lock(self, key: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """The lock of conversation ``key`` (``async with conversations.lock(key):``)."""
+        return self.locks.hold(key)
+
+    async def get_or_create(self, msg: IncomingMessage) -> Conversation:
+        """The conversation of ``msg``, created with the default skill on first contact."""
+        key = str(msg.conversation)
+        async with self.lock(key):
+            conv = await self.store.get_conversation(key)
+            if conv is None:
+                conv = Conversation(key=key, skill=self.settings.default_skill, language=session_language(msg.locale))
+                await self.store.save_conversation(conv)
+            return conv
+
+    async def ensure_session(self, turn: Turn) -> Conversation:
+        """Create the NemoVideo session on first need (contract endpoint 2); ``turn.conv`` is updated."""
+        async with self.lock(turn.conv.key):
+            fresh = await self.store.get_conversation(turn.conv.key) or turn.conv
+            if fresh.session_id is None:
+                info = await self.client.create_session(fresh.language, attribution=turn.attribution)
+                fresh = fresh.with_changes(session_id=info.session_id, task_id=info.task_id, data={})
+                await self.store.save_conversation(fresh)
+                log.info("conversation %s -> new session %s", fresh.key, info.session_id)
+            turn.conv = fresh
+            return fresh
+
+    async def update_data(self, turn: Turn, **values: Any) -> None:
+        """Set (or with ``None`` remove) keys of the conversation's ``data``; ``turn.conv`` is updated."""
+        async with self.lock(turn.conv.key):
+            conv = await self.store.get_conversation(turn.conv.key) or turn.conv
+            data = dict(conv.data)
+            for key, value in values.items():
+                if value is None:
+                    data.pop(key, None)
+                else:
+                    data[key] = value
+            conv = conv.with_changes(data=data)
+            await self.store.save_conversation(conv)
+            turn.conv = conv
+
+    async def set_skill(self, turn: Turn, name: str) -> None:
+        """Switch the conversation's skill profile."""
+        async with self.lock(turn.conv.key):
+            conv = (await self.store.get_conversation(turn.conv.key) or turn.conv).with_changes(skill=name)
+            await self.store.save_conversation(conv)
+            turn.conv = conv
+
+    async def reset(self, turn: Turn) -> None:
+        """Forget the session: the next message that needs one starts a new project."""
+        async with self.lock(turn.conv.key):
+            conv = turn.conv.with_changes(session_id=None, task_id=None, data={})
+            await self.store.save_conversation(conv)
+            turn.conv = conv
+
+    async def replace_lost_session(self, turn: Turn) -> None:
+        """Code 1002 (contract section 7): start a new session; the old timeline is gone."""
+        await self.reset(turn)
+        await self.ensure_session(turn)
+
+    async def save_queue(self, key: str, items: list[dict[str, Any]]) -> None:
+        """Keep the conversation's queued messages (``data["queue"]``) so they survive a restart."""
+        async with self.lock(key):
+            conv = await self.store.get_conversation(key)
+            if conv is None or (not items and "queue" not in conv.data):
+                return
+            data = dict(conv.data)
+            if items:
+                data["queue"] = items
+            else:
+                data.pop("queue", None)
+            await self.store.save_conversation(conv.with_changes(data=data))

@@ -1,0 +1,105 @@
+"""The agent run (endpoint 4, ``POST /run_sse``, contract section 3).
+
+The message is sent exactly once. Only the first POST goes through the retry policy, as a
+non-idempotent call: a 401/1001 is retried once with a fresh token and a 429 once after the
+wait (the message was not accepted then); 5xx and transport errors are raised. Once the
+stream has started nothing is retried: a broken stream is
+:class:`~bot.nemo.errors.NemoStreamDropped`, and the caller reads the state instead of
+re-sending (section 3, "After a dropped stream").
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+
+import aiohttp
+
+from bot.nemo.auth import TokenManager
+from bot.nemo.errors import NemoStreamDropped, NemoTimeoutError
+from bot.nemo.events import AgentEvent, Heartbeat, RunEnd
+from bot.nemo.models import Attribution
+from bot.nemo.retry import RetryPolicy
+from bot.nemo.sse import SSEDecoder, SSEProtocolError, events_from_message
+from bot.nemo.transport import Transport
+
+log = logging.getLogger(__name__)
+
+
+def run_request(session_id: str, text: str) -> dict[str, object]:
+    """The ``/run_sse`` body (snake_case, ``user_id`` literally ``me``; section 3)."""
+    return {
+        "app_name": "nemo_agent",
+        "user_id": "me",
+        "session_id": session_id,
+        "new_message": {"role": "user", "parts": [{"text": text}]},
+    }
+
+
+async def run_agent(
+    transport: Transport,
+    tokens: TokenManager,
+    policy: RetryPolicy,
+    session_id: str,
+    text: str,
+    *,
+    attribution: Attribution | None,
+    idle_timeout_s: float,
+    hard_timeout_s: float,
+) -> AsyncIterator[AgentEvent]:
+    """Send one message and yield its events (see :meth:`bot.nemo.client.NemoClient.run`).
+
+    Raises:
+        NemoSessionNotFound: HTTP 404 / code 1002. NemoOutOfCredits: code 2001.
+        NemoStreamDropped: The stream broke after the message was accepted.
+        NemoTimeoutError: ``idle_timeout_s`` with only heartbeats (or nothing), or
+            ``hard_timeout_s`` in all (s).
+    """
+    payload = run_request(session_id, text)
+
+    async def open_stream(token: str) -> aiohttp.ClientResponse:
+        return await transport.open_stream(
+            "/run_sse", payload, attribution=attribution, token=token, idle_timeout_s=idle_timeout_s
+        )
+
+    resp = await tokens.authorized(open_stream, policy, idempotent=False, what="POST /run_sse")
+    decoder = SSEDecoder()
+    started = time.monotonic()
+    last_progress = started
+    try:
+        while True:
+            if time.monotonic() - started > hard_timeout_s:
+                raise NemoTimeoutError(f"the agent run passed the {hard_timeout_s:.0f} s limit")
+            try:
+                chunk = await resp.content.readany()
+            except TimeoutError as exc:
+                raise NemoTimeoutError(f"no answer from the agent for {idle_timeout_s:.0f} s") from exc
+            except aiohttp.ClientError as exc:
+                raise NemoStreamDropped("the agent stream broke off") from exc
+            if not chunk:
+                break
+            try:
+                messages = decoder.feed(chunk)
+            except SSEProtocolError as exc:
+                raise NemoStreamDropped(f"unreadable agent stream: {exc}") from exc
+            for message in messages:
+                try:
+                    events = events_from_message(message)
+                except SSEProtocolError as exc:
+                    log.warning("skipping an unreadable agent event: %s", exc)
+                    continue
+                for event in events:
+                    now = time.monotonic()
+                    if isinstance(event, Heartbeat):
+                        if now - last_progress > idle_timeout_s:
+                            raise NemoTimeoutError(f"only heartbeats from the agent for {idle_timeout_s:.0f} s")
+                    else:
+                        last_progress = now
+                    yield event
+        for message in decoder.flush():
+            for event in events_from_message(message):
+                yield event
+        yield RunEnd()
+    finally:
+        resp.close()

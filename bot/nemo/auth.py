@@ -1,0 +1,200 @@
+"""Anonymous tokens: the identity kept by the store, fetching a token, refreshing it on auth errors.
+
+Contract section 2 (endpoint 1, anonymous tokens: 100 credits, 7-day expiry, one per client
+id; after expiry ask again with the same ``X-Client-Id``) and section 7 (code 1001/1010/1011
+or HTTP 401: get a new token with the same client id and retry once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol, TypeVar
+
+from bot.nemo.errors import NemoAuthError
+from bot.nemo.models import AnonymousToken
+from bot.nemo.retry import RetryPolicy, retry_call
+from bot.nemo.transport import Transport, data_of
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+EXPIRY_MARGIN = timedelta(seconds=60)
+"""A token this close to its expiry is replaced before use."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredToken:
+    """The anonymous identity kept by the store.
+
+    Attributes:
+        client_id: The ``X-Client-Id`` UUID, created once and kept (contract section 2).
+        token: The bearer token, or ``None`` before the first call.
+        user_id: ``anon_...`` user id, used for the registration link.
+        expires_at: Token expiry (UTC), or ``None`` when unknown.
+    """
+
+    client_id: str
+    token: str | None = None
+    user_id: str | None = None
+    expires_at: datetime | None = None
+
+
+class TokenStore(Protocol):
+    """Where the client keeps its anonymous identity (implemented by :mod:`store`)."""
+
+    async def load_token(self) -> StoredToken | None:
+        """The kept identity, or ``None`` before the first one."""
+        ...
+
+    async def save_token(self, token: StoredToken) -> None:
+        """Keep ``token`` (replacing the previous identity)."""
+        ...
+
+
+class MemoryTokenStore:
+    """A :class:`TokenStore` in memory, for tools and tests."""
+
+    def __init__(self) -> None:
+        self.value: StoredToken | None = None
+
+    async def load_token(self) -> StoredToken | None:
+        """The kept identity."""
+        return self.value
+
+    async def save_token(self, token: StoredToken) -> None:
+        """Keep ``token``."""
+        self.value = token
+
+
+class TokenManager:
+    """The bearer token of every call: a fixed ``NEMO_TOKEN`` or an anonymous one.
+
+    Args:
+        transport: Used for ``POST /api/auth/anonymous-token`` (endpoint 1).
+        store: Where the anonymous identity lives (ignored with ``fixed_token``).
+        fixed_token: ``NEMO_TOKEN``: use this bearer and never ask for anonymous tokens.
+        client_id: ``NEMO_CLIENT_ID``: the anonymous client id to use (a stored identity
+            with another client id is replaced).
+    """
+
+    def __init__(
+        self, transport: Transport, store: TokenStore, *, fixed_token: str | None, client_id: str | None
+    ) -> None:
+        self._transport = transport
+        self._store = store
+        self._fixed_token = fixed_token
+        self._client_id = client_id
+        self._identity: StoredToken | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def user_id(self) -> str | None:
+        """The anonymous ``user_id`` (``anon_...``) once known."""
+        return self._identity.user_id if self._identity else None
+
+    @property
+    def is_anonymous(self) -> bool:
+        """True without ``NEMO_TOKEN``."""
+        return self._fixed_token is None
+
+    async def token(self) -> str:
+        """A token valid for at least another minute, fetched when needed.
+
+        Raises:
+            NemoError: The anonymous-token call failed (not retried).
+        """
+        if self._fixed_token:
+            return self._fixed_token
+        async with self._lock:
+            if self._identity is None:
+                self._identity = await self._store.load_token()
+                if self._identity is None or (self._client_id and self._identity.client_id != self._client_id):
+                    self._identity = StoredToken(client_id=self._client_id or str(uuid.uuid4()))
+                    await self._store.save_token(self._identity)
+            ident = self._identity
+            if ident.token and (ident.expires_at is None or ident.expires_at - EXPIRY_MARGIN > datetime.now(UTC)):
+                return ident.token
+            return await self._fetch()
+
+    async def refresh(self, rejected: str) -> str:
+        """A new token after ``rejected`` was refused (contract section 7, 1001/1010/1011/401).
+
+        Concurrent refreshes of the same rejected token fetch one new token.
+
+        Raises:
+            NemoAuthError: With a fixed ``NEMO_TOKEN`` (it cannot be refreshed).
+            NemoError: The anonymous-token call failed.
+        """
+        if self._fixed_token:
+            raise NemoAuthError("NEMO_TOKEN was rejected by NemoVideo; set a valid token", status=401)
+        async with self._lock:
+            if self._identity and self._identity.token and self._identity.token != rejected:
+                return self._identity.token  # another task refreshed already
+            return await self._fetch()
+
+    async def authorized(
+        self,
+        attempt: Callable[[str], Awaitable[T]],
+        policy: RetryPolicy,
+        *,
+        idempotent: bool,
+        replayable: bool = True,
+        transient_attempts: int | None = None,
+        what: str = "NemoVideo call",
+    ) -> T:
+        """Run ``attempt(token)`` under the retry policy, refreshing the token on auth errors.
+
+        Each attempt gets the current token; after an auth failure the rejected token is
+        refreshed (:meth:`refresh`) before the single retry. Other rules: see
+        :func:`bot.nemo.retry.retrying` (same keyword arguments).
+
+        Returns:
+            What ``attempt`` returned.
+
+        Raises:
+            NemoError: The last failure once it is no longer retried.
+        """
+        used: list[str] = []
+
+        async def once() -> T:
+            token = await self.token()
+            used.append(token)
+            return await attempt(token)
+
+        async def on_auth_error(_: NemoAuthError) -> None:
+            await self.refresh(used[-1])
+
+        return await retry_call(
+            once,
+            policy,
+            idempotent=idempotent,
+            replayable=replayable,
+            on_auth_error=on_auth_error,
+            transient_attempts=transient_attempts,
+            what=what,
+        )
+
+    async def _fetch(self) -> str:
+        """``POST /api/auth/anonymous-token`` with ``X-Client-Id`` (endpoint 1); call under the lock."""
+        assert self._identity is not None
+        body = await self._transport.send(
+            "POST",
+            "/api/auth/anonymous-token",
+            headers={"X-Client-Id": self._identity.client_id},
+            attribution=None,
+            token=None,
+        )
+        data = AnonymousToken.model_validate(data_of(body))
+        expires = data.expires_at
+        if expires is not None and expires.tzinfo is None:
+            expires = expires.replace(tzinfo=UTC)
+        self._identity = StoredToken(self._identity.client_id, data.token, data.user_id, expires)
+        await self._store.save_token(self._identity)
+        log.info("got an anonymous NemoVideo token for user %s", data.user_id)
+        return data.token

@@ -1,0 +1,182 @@
+"""Restart recovery: pick up what a previous process left unfinished.
+
+Three kinds of leftovers are found in the store and handed back to the conversation's
+scheduler, in order: undelivered render jobs (polling goes on, the same status message is
+edited, the video is delivered once), agent runs cut off by the restart (reported from the
+session state, never re-sent), and queued messages (handled in order).
+"""
+
+from __future__ import annotations
+
+import logging
+import functools
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+from bot.agent_runs import ANSWER_BUTTONS, bullets
+from bot.boundary import Attachment, ChannelError, ConversationKey, IncomingMessage, Reply, ReplyChannel, SentRef
+from bot.conversations import Conversations
+from bot.nemo import timeline
+from bot.nemo.client import NemoClient
+from bot.renders import RESUMABLE, RenderTracker
+from bot.scheduler import ConversationScheduler
+from bot.texts import lang_of, t
+from bot.turn import Turn, say
+from store.base import Store
+
+log = logging.getLogger(__name__)
+
+ChannelFor = Callable[[ConversationKey], Awaitable[ReplyChannel | None]]
+"""An adapter's way to reach a conversation by its key (``None`` when it cannot)."""
+
+Guarded = Callable[[IncomingMessage, ReplyChannel], Awaitable[None]]
+"""The engine's handling of one message behind its error boundary."""
+
+Boundary = Callable[[Turn, Callable[[], Awaitable[None]]], Coroutine[Any, Any, None]]
+"""The engine's error boundary around a piece of resumed work."""
+
+
+class Recovery:
+    """Finds leftovers of a previous process and schedules them.
+
+    Args:
+        client: The NemoVideo client.
+        store: Render jobs and conversations.
+        conversations: The run marker and the persisted queue.
+        scheduler: Where the work is queued, per conversation.
+        renders: Resumes render jobs.
+    """
+
+    def __init__(
+        self,
+        client: NemoClient,
+        store: Store,
+        conversations: Conversations,
+        scheduler: ConversationScheduler,
+        renders: RenderTracker,
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.conversations = conversations
+        self.scheduler = scheduler
+        self.renders = renders
+
+    async def resume(self, platform: str, channel_for: ChannelFor, handle: Guarded, boundary: Boundary) -> int:
+        """Schedule everything ``platform``'s previous process left unfinished.
+
+        Args:
+            platform: ``telegram``, ``discord`` or ``console``: only that platform's conversations.
+            channel_for: The adapter's way to reach a conversation.
+            handle: Handles a replayed message (behind the engine's error boundary).
+            boundary: Runs a piece of resumed work behind the engine's error boundary.
+
+        Returns:
+            How many jobs, runs and queued messages were picked up.
+        """
+        picked = 0
+        for job in await self.store.list_renders(undelivered=True):
+            if job.status not in RESUMABLE or not job.conversation_key.startswith(f"{platform}:"):
+                continue
+            turn = await self._turn_for(job.conversation_key, channel_for)
+            if turn is not None:
+                self._schedule(turn, boundary, functools.partial(self.renders.resume, turn, job))
+                picked += 1
+        for conv in await self.store.list_conversations(prefix=f"{platform}:"):
+            run, queue = conv.data.get("run"), conv.data.get("queue")
+            if not isinstance(run, dict) and not queue:
+                continue
+            turn = await self._turn_for(conv.key, channel_for)
+            if turn is None:
+                continue
+            if isinstance(run, dict):
+                self._schedule(turn, boundary, functools.partial(self._report_cut_off_run, turn))
+                picked += 1
+            if isinstance(queue, list) and queue:
+                self._schedule(turn, boundary, functools.partial(self._replay_queue, turn, queue, handle))
+                picked += len(queue)
+        if picked:
+            log.info("resuming %d unfinished job(s) on %s", picked, platform)
+        return picked
+
+    def _schedule(self, turn: Turn, boundary: Boundary, work: Callable[[], Awaitable[None]]) -> None:
+        self.scheduler.submit_background(turn.conv.key, turn.conv.key, functools.partial(boundary, turn, work))
+
+    async def _turn_for(self, key: str, channel_for: ChannelFor) -> Turn | None:
+        conv = await self.store.get_conversation(key)
+        if conv is None:
+            return None
+        try:
+            conversation = ConversationKey.parse(key)
+        except ValueError:
+            log.warning("skipping a conversation with a malformed key: %.80r", key)
+            return None
+        try:
+            channel = await channel_for(conversation)
+        except Exception:  # noqa: BLE001 - a conversation we cannot reach is skipped, not fatal
+            log.exception("cannot reach conversation %s to resume it", key)
+            return None
+        if channel is None:
+            return None
+        msg = IncomingMessage(conversation=conversation, sender="nemobot")
+        return Turn(msg, channel, conv, lang_of(conv.language))
+
+    async def _replay_queue(self, turn: Turn, items: list[dict[str, Any]], handle: Guarded) -> None:
+        """Handle messages that were queued when the previous process stopped, in order."""
+        await self.conversations.update_data(turn, queue=None)
+        for item in items:
+            attachments = tuple(Attachment(filename=str(f), public_url=str(u)) for f, u in item.get("urls") or [])
+            msg = IncomingMessage(
+                conversation=turn.msg.conversation,
+                sender=str(item.get("sender") or ""),
+                text=str(item.get("text") or ""),
+                attachments=attachments,
+                message_id=str(item.get("message_id") or ""),
+                locale=item.get("locale"),
+            )
+            if item.get("files_lost") and not attachments:
+                await say(turn.channel, t("queued_file_lost", lang_of(msg.locale)))
+                if not msg.text.strip():
+                    continue
+            await handle(msg, turn.channel)
+
+    async def _report_cut_off_run(self, turn: Turn) -> None:
+        """A run cut off by a restart: report what changed (or that nothing did); never re-send."""
+        marker = turn.conv.data.get("run") or {}
+        sid = turn.conv.session_id
+        before = marker.get("before") if isinstance(marker.get("before"), dict) else {}
+        request = str(marker.get("text") or "")
+        try:
+            after = (await self.client.state(sid, attribution=turn.attribution)).draft if sid else {}
+        finally:
+            await self.conversations.update_data(turn, run=None)
+        ref = marker.get("ref")
+        if isinstance(ref, str) and ref:
+            try:
+                await turn.channel.edit(SentRef(ref), Reply(t("interrupted", turn.lang)))
+            except ChannelError as exc:
+                log.info("could not mark the cut-off run's progress message in %s: %s", turn.conv.key, exc)
+        changes = timeline.diff(before, after)
+        if changes:
+            text = t("run_interrupted_changed", turn.lang, request=request[:100], changes=bullets(changes))
+        else:
+            text = t("run_interrupted_nothing", turn.lang, request=request[:100])
+        await say(turn.channel, text, buttons=ANSWER_BUTTONS)
+
+
+def queue_items(messages: list[IncomingMessage]) -> list[dict[str, Any]]:
+    """Queued messages as JSON for the store.
+
+    Text and URL attachments are kept; files the platform streams cannot be (they are
+    counted, and the user is asked to send them again after a restart).
+    """
+    return [
+        {
+            "text": m.text,
+            "sender": m.sender,
+            "message_id": m.message_id,
+            "locale": m.locale,
+            "urls": [[a.filename, a.public_url] for a in m.attachments if a.public_url],
+            "files_lost": sum(1 for a in m.attachments if not a.public_url),
+        }
+        for m in messages
+    ]

@@ -1,0 +1,165 @@
+"""Per-conversation scheduling: one piece of work at a time, the rest queued in order.
+
+Messages that need the session (agent requests, uploads, exports, ``/new``) and resumed
+work run one at a time per conversation. A message that arrives meanwhile is queued (and
+the queue is persisted through a callback, so it survives a restart); work resumed after a
+restart waits its turn the same way. ``/cancel`` stops the current piece and drops the
+queue. A conversation with nothing running or queued keeps no state here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.boundary import IncomingMessage, ReplyChannel
+
+log = logging.getLogger(__name__)
+
+Work = Callable[[], Coroutine[Any, Any, None]]
+"""A factory of the coroutine to run (created only when its turn comes)."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedMessage:
+    """A chat message waiting for its conversation's current work to end."""
+
+    msg: IncomingMessage
+    channel: ReplyChannel
+    work: Work
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedWork:
+    """Resumed work waiting for its turn (not persisted: it is found again after a restart)."""
+
+    label: str
+    work: Work
+
+
+@dataclass
+class _Slot:
+    queue: deque[QueuedMessage | QueuedWork] = field(default_factory=deque)
+    current: asyncio.Task[None] | None = None
+    cancelled: bool = False
+
+
+class ConversationScheduler:
+    """Runs each conversation's work in order.
+
+    Args:
+        on_queue_change: Awaited with the conversation key and the queued messages after
+            every change of that conversation's queue (to persist it).
+    """
+
+    def __init__(self, on_queue_change: Callable[[str, list[IncomingMessage]], Awaitable[None]]) -> None:
+        self._slots: dict[str, _Slot] = {}
+        self._background: set[asyncio.Task[None]] = set()
+        self._on_queue_change = on_queue_change
+
+    def is_busy(self, key: str) -> bool:
+        """True while work of conversation ``key`` runs."""
+        return key in self._slots
+
+    def active(self) -> list[str]:
+        """Keys of the conversations with work running."""
+        return list(self._slots)
+
+    def cancelled_by_user(self, key: str) -> bool:
+        """True when the current work of ``key`` is being stopped by ``/cancel`` (not a shutdown)."""
+        slot = self._slots.get(key)
+        return bool(slot and slot.cancelled)
+
+    async def submit(self, key: str, msg: IncomingMessage, channel: ReplyChannel, work: Work) -> bool:
+        """Run ``work`` for ``msg`` now, or queue it behind the current work.
+
+        Returns after ``work`` and everything queued behind it ran when it started at once
+        (``True``); returns at once with ``False`` when it was queued.
+        """
+        slot = self._slots.get(key)
+        if slot is not None:
+            slot.queue.append(QueuedMessage(msg, channel, work))
+            await self._queue_changed(key, slot)
+            return False
+        slot = self._slots[key] = _Slot()
+        await self._drain(key, slot, work)
+        return True
+
+    def submit_background(self, key: str, label: str, work: Work) -> None:
+        """Run ``work`` in a task of its own, in order after what ``key`` already has."""
+        slot = self._slots.get(key)
+        if slot is not None:
+            slot.queue.append(QueuedWork(label, work))
+            return
+        slot = self._slots[key] = _Slot()
+        task = asyncio.create_task(self._drain(key, slot, work), name=f"resume-{label}")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _drain(self, key: str, slot: _Slot, first: Work) -> None:
+        try:
+            await self._run(key, slot, first)
+            while slot.queue:
+                item = slot.queue.popleft()
+                if isinstance(item, QueuedMessage):
+                    await self._queue_changed(key, slot)
+                await self._run(key, slot, item.work)
+        finally:
+            self._slots.pop(key, None)
+
+    async def _run(self, key: str, slot: _Slot, work: Work) -> None:
+        """Run one piece as a task ``/cancel`` can stop; an outer cancellation still propagates."""
+        slot.cancelled = False
+        current = slot.current = asyncio.create_task(work(), name=f"conversation-{key}")
+        try:
+            await asyncio.shield(current)
+        except asyncio.CancelledError:
+            if current.cancelled() and slot.cancelled:
+                return  # stopped by /cancel: the user has been told
+            current.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await current
+            raise
+        finally:
+            slot.current = None
+
+    async def cancel(self, key: str) -> int | None:
+        """``/cancel``: stop the current work of ``key`` and drop its queued messages.
+
+        Returns:
+            How many queued messages were dropped, or ``None`` when nothing was running.
+        """
+        slot = self._slots.get(key)
+        current = slot.current if slot else None
+        if slot is None or current is None or current.done():
+            return None
+        dropped = [item for item in slot.queue if isinstance(item, QueuedMessage)]
+        slot.queue = deque(item for item in slot.queue if isinstance(item, QueuedWork))
+        await self._queue_changed(key, slot)
+        slot.cancelled = True
+        current.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await current
+        return len(dropped)
+
+    async def _queue_changed(self, key: str, slot: _Slot) -> None:
+        await self._on_queue_change(key, [item.msg for item in slot.queue if isinstance(item, QueuedMessage)])
+
+    async def wait_idle(self) -> None:
+        """Wait until every background piece of work (resumed jobs) has finished."""
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
+
+    async def aclose(self) -> None:
+        """Cancel background work and running conversations. Idempotent."""
+        tasks = list(self._background) + [
+            slot.current for slot in self._slots.values() if slot.current is not None and not slot.current.done()
+        ]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,58 @@
+"""A :class:`~bot.boundary.ReplyChannel` that records what the engine asked of it (a test double)."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.boundary import Button, ChannelError, ChannelLimits, OutgoingVideo, Reply, SentRef
+
+
+@dataclass(slots=True)
+class RecordingChannel:
+    """A :class:`ReplyChannel` that records what it was asked to do (tests, demos).
+
+    Attributes:
+        events: ``("send"|"edit"|"file", ref_id, text_or_path)`` in order.
+        messages: Current text of each message by ref id.
+        files: Paths of files sent.
+    """
+
+    limits: ChannelLimits = field(default_factory=ChannelLimits)
+    events: list[tuple[str, str, str]] = field(default_factory=list)
+    messages: dict[str, str] = field(default_factory=dict)
+    buttons: dict[str, tuple[Button, ...]] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+    keep_dir: Path | None = None
+    _n: int = 0
+
+    async def send(self, reply: Reply) -> SentRef:
+        self._n += 1
+        ref = SentRef(str(self._n))
+        self.events.append(("send", ref.id, reply.text))
+        self.messages[ref.id] = reply.text
+        self.buttons[ref.id] = reply.buttons
+        return ref
+
+    async def edit(self, ref: SentRef, reply: Reply) -> None:
+        if ref.id not in self.messages:
+            raise ChannelError(f"unknown message {ref.id!r}")
+        self.events.append(("edit", ref.id, reply.text))
+        self.messages[ref.id] = reply.text
+        self.buttons[ref.id] = reply.buttons
+
+    async def send_file(self, video: OutgoingVideo, *, caption: str = "") -> SentRef:
+        self._n += 1
+        kept = video.path
+        if self.keep_dir is not None:
+            self.keep_dir.mkdir(parents=True, exist_ok=True)
+            kept = self.keep_dir / video.name
+            shutil.copyfile(video.path, kept)
+        self.files.append(kept)
+        self.events.append(("file", str(self._n), f"{kept} {caption}"))
+        return SentRef(str(self._n))
+
+    def texts(self) -> list[str]:
+        """Final text of every message, in sending order."""
+        return [self.messages[k] for k in sorted(self.messages, key=int)]
