@@ -27,6 +27,7 @@ from bot.boundary import (
     Reply,
     SentRef,
 )
+from bot.texts import t
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -179,7 +180,7 @@ class ConsoleChannel:
         await asyncio.to_thread(shutil.copyfile, video.path, target)
         self.delivered.append(target)
         self._n += 1
-        text = (caption + "\n" if caption else "") + f"📎 saved {target} ({video.size} bytes)"
+        text = (caption + "\n" if caption else "") + t("console.saved", path=target, size=video.size)
         self._print(text)
         self._last_ref = str(self._n)
         return SentRef(str(self._n))
@@ -188,7 +189,7 @@ class ConsoleChannel:
 # ---------------------------------------------------------------- runner
 
 
-HELP = "Type a request, paste a file path or use /upload PATH [-- request]. /quit leaves."
+HELP = t("console.help")
 
 
 async def run_chat(

@@ -73,13 +73,17 @@ async def running(runtime: Runtime, adapter: Adapter) -> AsyncIterator[Adapter]:
     """Start ``adapter``, resume its platform's leftovers, and stop it on exit.
 
     The runtime, not each adapter, starts the resume (:meth:`bot.engine.ConversationEngine.resume`).
+    On exit the platform's in-flight work is stopped first, then the adapter disconnects.
     """
     await adapter.start()
     try:
         await runtime.engine.resume(adapter.platform, adapter.channel_for)
         yield adapter
     finally:
-        await adapter.stop()
+        try:
+            await runtime.engine.stop_platform(adapter.platform)  # while the adapter can still post
+        finally:
+            await adapter.stop()
 
 
 async def serve(runtime: Runtime, adapter: Adapter) -> None:

@@ -140,6 +140,11 @@ class ConversationEngine:
         """Wait until resumed background work has finished (tests, orderly shutdown)."""
         await self.scheduler.wait_idle()
 
+    async def stop_platform(self, platform: str) -> None:
+        """Stop ``platform``'s in-flight work while its adapter can still post (the runtime
+        calls it before the adapter disconnects). Markers and queues stay for the next process."""
+        await self.scheduler.aclose(prefix=f"{platform}:")
+
     async def aclose(self) -> None:
         """Stop background work (resumed jobs) and in-flight conversations. Idempotent."""
         await self.scheduler.aclose()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.texts import messages, t
+from bot.texts import messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +69,13 @@ def _numbered(prefix: str) -> tuple[str, ...]:
 
 
 def _profile(name: str, version: str, *, min_clips: int = 1) -> SkillProfile:
-    """A profile whose texts come from the catalog."""
+    """A profile whose texts come from the (English) catalog."""
+    english = messages("en")
     return SkillProfile(
         name=name,
         version=version,
-        title=t(f"profile.{name}.title"),
-        summary=t(f"profile.{name}.summary"),
+        title=english[f"profile.{name}.title"],
+        summary=english[f"profile.{name}.summary"],
         examples=_numbered(f"profile.{name}.example"),
         tips=_numbered(f"profile.{name}.tip"),
         min_clips=min_clips,

@@ -59,7 +59,7 @@ class ConversationScheduler:
 
     def __init__(self, on_queue_change: Callable[[str, list[IncomingMessage]], Awaitable[None]]) -> None:
         self._slots: dict[str, _Slot] = {}
-        self._background: set[asyncio.Task[None]] = set()
+        self._background: dict[asyncio.Task[None], str] = {}
         self._on_queue_change = on_queue_change
 
     def is_busy(self, key: str) -> bool:
@@ -98,8 +98,11 @@ class ConversationScheduler:
             return
         slot = self._slots[key] = _Slot()
         task = asyncio.create_task(self._drain(key, slot, work), name=f"resume-{label}")
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self._background[task] = key
+        task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._background.pop(task, None)
 
     async def _drain(self, key: str, slot: _Slot, first: Work) -> None:
         try:
@@ -155,11 +158,14 @@ class ConversationScheduler:
         while self._background:
             await asyncio.gather(*list(self._background), return_exceptions=True)
 
-    async def aclose(self) -> None:
-        """Cancel background work and running conversations. Idempotent."""
-        tasks = list(self._background) + [
-            slot.current for slot in self._slots.values() if slot.current is not None and not slot.current.done()
-        ]
+    async def aclose(self, prefix: str = "") -> None:
+        """Cancel the running work of conversations whose key starts with ``prefix`` (all by
+        default), and background work waiting for them. Queued messages stay persisted and
+        cut-off runs keep their markers: the next process picks them up. Idempotent."""
+        tasks = [task for task, key in self._background.items() if key.startswith(prefix)]
+        for key, slot in self._slots.items():
+            if key.startswith(prefix) and slot.current is not None and not slot.current.done():
+                tasks.append(slot.current)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -28,7 +28,8 @@ Workflow:
 3. Translate in ``zh/LC_MESSAGES/nemobot.po`` and remove the ``#, fuzzy`` flags.
 4. ``python -m bot.texts --check`` (exit 1 on problems; ``tests/bot/test_catalog.py`` runs
    the same checks): every key in every language, the same placeholders in each, every
-   ``t("key")`` in ``bot/`` and ``adapters/`` in the catalog, the template up to date.
+   ``t("key", ...)`` in ``bot/`` and ``adapters/`` in the catalog and given exactly the
+   message's placeholders, the template and the ``#.`` comments up to date.
 
 The files are standard: ``pybabel extract -k t --no-default-keywords -o used.pot bot adapters``
 lists the keys the code uses, and a new language starts with
@@ -259,6 +260,39 @@ def unknown_key_problems(dirs: Sequence[Path] = SOURCE_DIRS, root: Path = LOCALE
     ]
 
 
+def argument_problems(dirs: Sequence[Path] = SOURCE_DIRS, root: Path = LOCALES_DIR) -> list[str]:
+    """``t("key", ...)`` calls whose keyword arguments differ from the message's placeholders
+    (a missing one leaves ``{name}`` in the text or raises ``KeyError``). Calls that pass
+    ``**values`` are skipped."""
+    import ast
+
+    english = {key: str(m.string) for key, m in _entries(read_catalog(po_path(SOURCE_LANG, root))).items()}
+    problems: list[str] = []
+    for directory in dirs:
+        for path in sorted(directory.rglob("*.py")) if directory.is_dir() else ():
+            where = f"{directory.name}/{path.relative_to(directory).as_posix()}"
+            calls = [n for n in ast.walk(ast.parse(path.read_bytes(), filename=str(path))) if isinstance(n, ast.Call)]
+            for node in sorted(calls, key=lambda n: (n.lineno, n.col_offset)):
+                if not (
+                    isinstance(node.func, ast.Name)
+                    and node.func.id == "t"
+                    and node.args
+                    and isinstance(node.args[0], ast.Constant)
+                    and isinstance(node.args[0].value, str)
+                    and node.args[0].value in english
+                    and all(k.arg is not None for k in node.keywords)
+                ):
+                    continue
+                key = node.args[0].value
+                given = {str(k.arg) for k in node.keywords}
+                wanted = set(placeholders(english[key]))
+                if given != wanted:
+                    problems.append(
+                        f"{where}:{node.lineno}: t({key!r}) gets {sorted(given)}, the message has {sorted(wanted)}"
+                    )
+    return problems
+
+
 def build_template(source: Catalog) -> Catalog:
     """The ``.pot`` template of the English catalog: every key, empty, the English as a comment."""
     pot = Catalog(
@@ -314,6 +348,7 @@ def check(root: Path = LOCALES_DIR, dirs: Sequence[Path] = SOURCE_DIRS) -> list[
         language_problems(root)
         + placeholder_problems(root)
         + unknown_key_problems(dirs, root)
+        + argument_problems(dirs, root)
         + template_problems(root)
     )
 

@@ -15,15 +15,22 @@ from typing import Any
 import discord
 
 from bot.boundary import Attachment, Button, ConversationKey, IncomingMessage
+from bot.texts import LANGS, t
 
 PLATFORM = "discord"
 CUSTOM_ID_PREFIX = "nemobot:"
 MESSAGE_LIMIT = 2000
 
 BUTTON_LABELS = {
-    "en": {Button.EXPORT: "Export", Button.STATUS: "Status", Button.CREDITS: "Credits", Button.NEW: "New"},
-    "zh": {Button.EXPORT: "导出", Button.STATUS: "状态", Button.CREDITS: "积分", Button.NEW: "新项目"},
+    lang: {
+        Button.EXPORT: t("button.export", lang),
+        Button.STATUS: t("button.status", lang),
+        Button.CREDITS: t("button.credits", lang),
+        Button.NEW: t("button.new", lang),
+    }
+    for lang in LANGS
 }
+"""Quick-action labels per catalog language (texts from :mod:`bot.texts`)."""
 BUTTON_EMOJI = {Button.EXPORT: "🎞️", Button.STATUS: "📋", Button.CREDITS: "💳", Button.NEW: "🆕"}
 
 Opener = Callable[[str], Callable[[], AsyncIterator[bytes]]]
@@ -116,7 +123,7 @@ def thread_name(message: discord.Message) -> str:
     base = re.sub(r"<[@#][!&]?\d+>", "", base).strip()
     if not base and message.attachments:
         base = message.attachments[0].filename
-    base = base or "NemoVideo project"
+    base = base or t("discord.thread_name")
     return ("🎬 " + base)[:100]
 
 

@@ -48,19 +48,23 @@ log = logging.getLogger(__name__)
 THREAD_ARCHIVE_MIN = 1440
 
 ZH: dict[str, str] = {
-    "Ask the video editor for a change": "让视频编辑器做修改",
-    "What to change, e.g. add a ranked leaderboard overlay": "要做什么修改，例如：添加排行榜叠加层",
-    "A clip to add to the project first": "先加入项目的视频",
-    "Render the project and post the MP4": "渲染项目并发送 MP4",
-    "Show the timeline and uploaded clips": "查看时间线和已上传素材",
-    "Show your NemoVideo credits": "查看 NemoVideo 积分",
-    "Start a new project in this conversation": "在此对话中开始新项目",
-    "Switch the skill profile": "切换技能",
-    "The skill profile": "技能",
-    "Link to the project in the web editor": "网页编辑器中的项目链接",
-    "What to say, and tips": "用法和提示",
-    "Stop the current edit or render": "停止当前的编辑或渲染",
+    t(key): t(key, "zh")
+    for key in (
+        "discord.command.edit",
+        "discord.option.edit.prompt",
+        "discord.option.edit.clip",
+        "discord.command.export",
+        "discord.command.status",
+        "discord.command.credits",
+        "discord.command.new",
+        "discord.command.skill",
+        "discord.option.skill.name",
+        "discord.command.link",
+        "discord.command.cancel",
+        "discord.command.help",
+    )
 }
+"""English description -> Chinese, for the translator (texts from :mod:`bot.texts`)."""
 
 
 class ZhTranslator(app_commands.Translator):
@@ -123,16 +127,16 @@ class NemoDiscordClient(discord.Client):
 def build_commands(adapter: DiscordAdapter) -> list[app_commands.Command[Any, Any, Any]]:
     """The slash commands: ``/edit /export /status /credits /new /skill /link /cancel /help``."""
 
-    @app_commands.command(name="edit", description=locale_str("Ask the video editor for a change"))
+    @app_commands.command(name="edit", description=locale_str(t("discord.command.edit")))
     @app_commands.describe(
-        prompt=locale_str("What to change, e.g. add a ranked leaderboard overlay"),
-        clip=locale_str("A clip to add to the project first"),
+        prompt=locale_str(t("discord.option.edit.prompt")),
+        clip=locale_str(t("discord.option.edit.clip")),
     )
     async def edit(interaction: discord.Interaction, prompt: str, clip: discord.Attachment | None = None) -> None:
         await adapter.on_slash(interaction, prompt, [clip] if clip else [])
 
-    @app_commands.command(name="skill", description=locale_str("Switch the skill profile"))
-    @app_commands.describe(name=locale_str("The skill profile"))
+    @app_commands.command(name="skill", description=locale_str(t("discord.command.skill")))
+    @app_commands.describe(name=locale_str(t("discord.option.skill.name")))
     @app_commands.choices(name=[app_commands.Choice(name=p, value=p) for p in PROFILES])
     async def skill(interaction: discord.Interaction, name: app_commands.Choice[str]) -> None:
         await adapter.on_slash(interaction, f"/skill {name.value}")
@@ -145,14 +149,14 @@ def build_commands(adapter: DiscordAdapter) -> list[app_commands.Command[Any, An
 
     return [
         edit,
-        simple("export", "Render the project and post the MP4"),
-        simple("status", "Show the timeline and uploaded clips"),
-        simple("credits", "Show your NemoVideo credits"),
-        simple("new", "Start a new project in this conversation"),
+        simple("export", t("discord.command.export")),
+        simple("status", t("discord.command.status")),
+        simple("credits", t("discord.command.credits")),
+        simple("new", t("discord.command.new")),
         skill,
-        simple("link", "Link to the project in the web editor"),
-        simple("cancel", "Stop the current edit or render"),
-        simple("help", "What to say, and tips"),
+        simple("link", t("discord.command.link")),
+        simple("cancel", t("discord.command.cancel")),
+        simple("help", t("discord.command.help")),
     ]
 
 

@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity
 
 from bot.boundary import Attachment, Button, ConversationKey, IncomingMessage
-from bot.texts import ACCEPTED_FORMATS
+from bot.texts import ACCEPTED_FORMATS, LANGS, t
 
 PLATFORM = "telegram"
 CALLBACK_PREFIX = "nb:"
@@ -23,21 +23,30 @@ _MEDIA_EXT = {ext for group in ACCEPTED_FORMATS.values() for ext in group}
 _URL = re.compile(r"https?://[^\s<>\"']+", re.I)
 
 BUTTON_LABELS = {
-    "en": {Button.EXPORT: "🎞️ Export", Button.STATUS: "📋 Status", Button.CREDITS: "💳 Credits", Button.NEW: "🆕 New"},
-    "zh": {Button.EXPORT: "🎞️ 导出", Button.STATUS: "📋 状态", Button.CREDITS: "💳 积分", Button.NEW: "🆕 新项目"},
+    lang: {
+        Button.EXPORT: "🎞️ " + t("button.export", lang),
+        Button.STATUS: "📋 " + t("button.status", lang),
+        Button.CREDITS: "💳 " + t("button.credits", lang),
+        Button.NEW: "🆕 " + t("button.new", lang),
+    }
+    for lang in LANGS
 }
+"""Quick-action labels per catalog language (texts from :mod:`bot.texts`)."""
 
-COMMANDS: tuple[tuple[str, str, str], ...] = (
-    ("export", "Render and send the video", "渲染并发送视频"),
-    ("status", "Timeline and uploaded clips", "时间线和已上传素材"),
-    ("credits", "Credit balance", "积分余额"),
-    ("new", "Start a new project", "开始新项目"),
-    ("skill", "Switch skill profile", "切换技能"),
-    ("link", "Open the project in the web editor", "在网页编辑器中打开项目"),
-    ("cancel", "Stop the current job", "停止当前任务"),
-    ("help", "What to say and tips", "用法和提示"),
+COMMANDS: tuple[tuple[str, str, str], ...] = tuple(
+    (name, t(key), t(key, "zh"))
+    for name, key in (
+        ("export", "telegram.command.export"),
+        ("status", "telegram.command.status"),
+        ("credits", "telegram.command.credits"),
+        ("new", "telegram.command.new"),
+        ("skill", "telegram.command.skill"),
+        ("link", "telegram.command.link"),
+        ("cancel", "telegram.command.cancel"),
+        ("help", "telegram.command.help"),
+    )
 )
-"""``(command, English description, Chinese description)`` for ``setMyCommands``."""
+"""``(command, English description, Chinese description)`` for ``setMyCommands`` (texts from :mod:`bot.texts`)."""
 
 
 @dataclass(frozen=True, slots=True)

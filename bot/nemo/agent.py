@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import aiohttp
 
@@ -20,8 +20,7 @@ from bot.nemo.auth import TokenManager
 from bot.nemo.errors import NemoStreamDropped, NemoTimeoutError
 from bot.nemo.events import AgentEvent, Heartbeat, RunEnd
 from bot.nemo.models import Attribution
-from bot.nemo.retry import RetryPolicy
-from bot.nemo.sse import SSEDecoder, SSEProtocolError, events_from_message
+from bot.nemo.sse import SSEDecoder, SSEMessage, SSEProtocolError, events_from_message
 from bot.nemo.transport import Transport
 
 log = logging.getLogger(__name__)
@@ -40,7 +39,6 @@ def run_request(session_id: str, text: str) -> dict[str, object]:
 async def run_agent(
     transport: Transport,
     tokens: TokenManager,
-    policy: RetryPolicy,
     session_id: str,
     text: str,
     *,
@@ -63,7 +61,7 @@ async def run_agent(
             "/run_sse", payload, attribution=attribution, token=token, idle_timeout_s=idle_timeout_s
         )
 
-    resp = await tokens.authorized(open_stream, policy, idempotent=False, what="POST /run_sse")
+    resp = await tokens.authorized(open_stream, idempotent=False, what="POST /run_sse")
     decoder = SSEDecoder()
     started = time.monotonic()
     last_progress = started
@@ -77,29 +75,31 @@ async def run_agent(
                 raise NemoTimeoutError(f"no answer from the agent for {idle_timeout_s:.0f} s") from exc
             except aiohttp.ClientError as exc:
                 raise NemoStreamDropped("the agent stream broke off") from exc
-            if not chunk:
-                break
             try:
-                messages = decoder.feed(chunk)
+                messages = decoder.feed(chunk) if chunk else decoder.flush()
             except SSEProtocolError as exc:
                 raise NemoStreamDropped(f"unreadable agent stream: {exc}") from exc
-            for message in messages:
-                try:
-                    events = events_from_message(message)
-                except SSEProtocolError as exc:
-                    log.warning("skipping an unreadable agent event: %s", exc)
-                    continue
-                for event in events:
-                    now = time.monotonic()
-                    if isinstance(event, Heartbeat):
-                        if now - last_progress > idle_timeout_s:
-                            raise NemoTimeoutError(f"only heartbeats from the agent for {idle_timeout_s:.0f} s")
-                    else:
-                        last_progress = now
-                    yield event
-        for message in decoder.flush():
-            for event in events_from_message(message):
+            for event in _readable_events(messages):
+                now = time.monotonic()
+                if isinstance(event, Heartbeat):
+                    if now - last_progress > idle_timeout_s:
+                        raise NemoTimeoutError(f"only heartbeats from the agent for {idle_timeout_s:.0f} s")
+                else:
+                    last_progress = now
                 yield event
+            if not chunk:
+                break
         yield RunEnd()
     finally:
         resp.close()
+
+
+def _readable_events(messages: list[SSEMessage]) -> Iterator[AgentEvent]:
+    """The events of ``messages``; an unreadable event is logged and skipped."""
+    for message in messages:
+        try:
+            events = events_from_message(message)
+        except SSEProtocolError as exc:
+            log.warning("skipping an unreadable agent event: %s", exc)
+            continue
+        yield from events

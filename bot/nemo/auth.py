@@ -1,4 +1,7 @@
-"""Anonymous tokens: the identity kept by the store, fetching a token, refreshing it on auth errors.
+"""Tokens and authorised calls: the identity kept by the store, fetching a token, refreshing it on auth errors.
+
+:meth:`TokenManager.call` is the one authorised API call of the client: token, one exchange
+(:mod:`bot.nemo.transport`), the retry policy (:mod:`bot.nemo.retry`).
 
 Contract section 2 (endpoint 1, anonymous tokens: 100 credits, 7-day expiry, one per client
 id; after expiry ask again with the same ``X-Client-Id``) and section 7 (code 1001/1010/1011
@@ -13,10 +16,10 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from bot.nemo.errors import NemoAuthError
-from bot.nemo.models import AnonymousToken
+from bot.nemo.models import AnonymousToken, Attribution
 from bot.nemo.retry import RetryPolicy, retry_call
 from bot.nemo.transport import Transport, data_of
 
@@ -73,21 +76,29 @@ class MemoryTokenStore:
 
 
 class TokenManager:
-    """The bearer token of every call: a fixed ``NEMO_TOKEN`` or an anonymous one.
+    """The bearer token of every call (a fixed ``NEMO_TOKEN`` or an anonymous one), and the call itself.
 
     Args:
-        transport: Used for ``POST /api/auth/anonymous-token`` (endpoint 1).
+        transport: Sends the calls, ``POST /api/auth/anonymous-token`` (endpoint 1) included.
         store: Where the anonymous identity lives (ignored with ``fixed_token``).
+        policy: The retry policy of :meth:`call` and :meth:`authorized`.
         fixed_token: ``NEMO_TOKEN``: use this bearer and never ask for anonymous tokens.
         client_id: ``NEMO_CLIENT_ID``: the anonymous client id to use (a stored identity
             with another client id is replaced).
     """
 
     def __init__(
-        self, transport: Transport, store: TokenStore, *, fixed_token: str | None, client_id: str | None
+        self,
+        transport: Transport,
+        store: TokenStore,
+        policy: RetryPolicy,
+        *,
+        fixed_token: str | None,
+        client_id: str | None,
     ) -> None:
         self._transport = transport
         self._store = store
+        self.policy = policy
         self._fixed_token = fixed_token
         self._client_id = client_id
         self._identity: StoredToken | None = None
@@ -138,10 +149,46 @@ class TokenManager:
                 return self._identity.token  # another task refreshed already
             return await self._fetch()
 
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        attribution: Attribution | None = None,
+        json_body: Any = None,
+        body_factory: Callable[[], Any] | None = None,
+        replayable: bool = True,
+    ) -> Any:
+        """One authorised API call under the retry policy; GETs are the idempotent calls.
+
+        Args:
+            method: ``GET`` or ``POST``.
+            path: Path under the API base.
+            attribution: Attribution headers (the client's default when ``None``).
+            json_body: A JSON body.
+            body_factory: Builds a fresh body (multipart form) for each attempt.
+            replayable: False when the body cannot be sent twice: nothing is retried.
+
+        Returns:
+            The decoded answer body (see :meth:`Transport.send`).
+
+        Raises:
+            NemoError: The last failure once it is no longer retried.
+        """
+
+        async def attempt(token: str) -> Any:
+            data = body_factory() if body_factory else None
+            return await self._transport.send(
+                method, path, attribution=attribution, token=token, json_body=json_body, data=data
+            )
+
+        return await self.authorized(
+            attempt, idempotent=method == "GET", replayable=replayable, what=f"{method} {path}"
+        )
+
     async def authorized(
         self,
         attempt: Callable[[str], Awaitable[T]],
-        policy: RetryPolicy,
         *,
         idempotent: bool,
         replayable: bool = True,
@@ -172,7 +219,7 @@ class TokenManager:
 
         return await retry_call(
             once,
-            policy,
+            self.policy,
             idempotent=idempotent,
             replayable=replayable,
             on_auth_error=on_auth_error,

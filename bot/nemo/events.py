@@ -9,7 +9,7 @@ non-empty ``actions.stateDelta``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,4 +93,4 @@ class RunEnd:
     """The server closed the stream normally. Emitted by the client, not the decoder."""
 
 
-AgentEvent = Union[TextAnswer, PartialText, ToolCall, ToolResult, StateChanged, Heartbeat, AgentError, RunEnd]
+AgentEvent = TextAnswer | PartialText | ToolCall | ToolResult | StateChanged | Heartbeat | AgentError | RunEnd

@@ -287,7 +287,7 @@ class RenderOutcome:
             fallback_url: ``NemoClient.fallback_download_url(render_id)``; used when the
                 status has no output URL, and recognised as needing the bearer token when
                 the status's output URL is that same endpoint.
-            render_id: The render id when ``status.render_id`` is ``None``.
+            render_id: The id the render was submitted under; ``status.render_id`` when ``None``.
             attempts: The submission number to record.
 
         Returns:
@@ -298,7 +298,7 @@ class RenderOutcome:
         """
         if status.status is not RenderState.COMPLETED:
             raise ValueError(f"render is {status.status}, not completed")
-        rid = status.render_id or render_id
+        rid = render_id or status.render_id
         if not rid:
             raise ValueError("no render id for the outcome")
         url = status.output_url

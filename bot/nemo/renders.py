@@ -20,7 +20,7 @@ from typing import Any
 from bot.nemo.auth import TokenManager
 from bot.nemo.errors import NemoRenderFailed, NemoTimeoutError
 from bot.nemo.models import Attribution, RenderOutcome, RenderState, RenderStatus, parse_render_status
-from bot.nemo.retry import RetryPolicy, retry_call
+from bot.nemo.retry import retry_call
 from bot.nemo.transport import CallApi, Transport
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,10 @@ class PollPolicy:
     timeout_s: float = 1800.0
 
 
+DEFAULT_POLL = PollPolicy()
+"""The contract's cadence: 2 s, x1.5, up to 15 s; 30 minutes in all."""
+
+
 def new_render_id() -> str:
     """A fresh ``render_<unique>`` id (contract section 5)."""
     return f"render_{uuid.uuid4().hex}"
@@ -60,8 +64,7 @@ class Renders:
     Args:
         call: ``NemoClient._call`` (authorised and retried).
         transport: For downloads and URLs.
-        tokens: The bearer for the fallback download endpoint.
-        policy: The retry policy (downloads use it with ``download_attempts``).
+        tokens: The bearer for the fallback download endpoint, and the retry policy.
         download_attempts: Attempts of one output download.
     """
 
@@ -70,14 +73,12 @@ class Renders:
         call: CallApi,
         transport: Transport,
         tokens: TokenManager,
-        policy: RetryPolicy,
         *,
         download_attempts: int = DOWNLOAD_ATTEMPTS,
     ) -> None:
         self._call = call
         self._transport = transport
         self._tokens = tokens
-        self._policy = policy
         self.download_attempts = download_attempts
 
     def fallback_url(self, render_id: str) -> str:
@@ -178,8 +179,12 @@ class Renders:
 
         if needs_auth:
             return await self._tokens.authorized(
-                once, self._policy, idempotent=True, transient_attempts=self.download_attempts, what=what
+                once, idempotent=True, transient_attempts=self.download_attempts, what=what
             )
         return await retry_call(
-            lambda: once(None), self._policy, idempotent=True, transient_attempts=self.download_attempts, what=what
+            lambda: once(None),
+            self._tokens.policy,
+            idempotent=True,
+            transient_attempts=self.download_attempts,
+            what=what,
         )

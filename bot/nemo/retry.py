@@ -223,7 +223,11 @@ async def retry_call(
         transient_attempts=transient_attempts,
         what=what,
     )
-    result: Any = await runner(fn)
+
+    async def attempt() -> T:  # tenacity awaits only coroutine functions; ``fn`` may be a lambda
+        return await fn()
+
+    result: Any = await runner(attempt)
     return cast(T, result)
 
 

@@ -223,9 +223,8 @@ class SSEDecoder:
         elif name == "id":
             if "\0" not in value:
                 self.last_event_id = value or None
-        elif name == "retry":
-            if value.isascii() and value.isdigit():
-                self.retry_ms = int(value)
+        elif name == "retry" and value.isascii() and value.isdigit():
+            self.retry_ms = int(value)
         # any other field name is ignored (spec)
         return None
 

@@ -13,6 +13,7 @@ from aiohttp import web
 from bot.nemo import errors as E
 from bot.nemo.client import MemoryTokenStore, NemoClient, PollPolicy, UploadSource
 from bot.nemo.events import Heartbeat, RunEnd, StateChanged, TextAnswer, ToolCall, ToolResult
+from bot.nemo.models import RenderState
 from emulator.app import Emulator
 from tests.conftest import BIKES, BUNNY, fast_emulator_config
 
@@ -264,7 +265,8 @@ async def test_export_in_every_render_shape(emulator, client, shape, tmp_path):
     assert size and (tmp_path / "out.mp4").read_bytes()[4:8] == b"ftyp"
 
 
-async def test_render_fails_once_then_retries_with_a_new_id(emulator, client):
+async def test_failed_render_fails_once_and_reports_the_status(emulator, client):
+    """The client submits once; resubmitting is the render tracker's decision (bot/renders.py)."""
     emulator.config.fail_first_render = True
     sid = await _session_with_clip(client, BIKES)
     await _collect(client.run(sid, "add background music"))
@@ -274,8 +276,13 @@ async def test_render_fails_once_then_retries_with_a_new_id(emulator, client):
     async def on_submit(rid):
         ids.append(rid)
 
-    outcome = await client.export(sid, draft, on_submit=on_submit, poll=FAST)
-    assert outcome.attempts == 2 and len(set(ids)) == 2 and outcome.render_id == ids[1]
+    with pytest.raises(E.NemoRenderFailed) as info:
+        await client.export(sid, draft, on_submit=on_submit, poll=FAST)
+    status = info.value.status
+    assert len(ids) == 1 and emulator.state.render_attempts[sid] == 1
+    assert status is not None and status.status is RenderState.FAILED and status.status == "failed"
+    assert status.render_id == ids[0] and not status.cancelled
+    assert status.error and info.value.message == status.error
 
 
 async def test_fallback_download_without_output_url(emulator, client, tmp_path):
@@ -295,11 +302,14 @@ async def test_render_without_attribution_is_402(emulator, client):
 
     sid = await _session_with_clip(client, BIKES)
     token = await client._token()
-    async with aiohttp.ClientSession() as http, http.post(
-        f"{emulator.url}/api/render/proxy/lambda",
-        json={"id": "render_x", "sessionId": sid, "draft": {}, "output": {}},
-        headers={"Authorization": f"Bearer {token}"},
-    ) as resp:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{emulator.url}/api/render/proxy/lambda",
+            json={"id": "render_x", "sessionId": sid, "draft": {}, "output": {}},
+            headers={"Authorization": f"Bearer {token}"},
+        ) as resp,
+    ):
         assert resp.status == 402
 
 
@@ -309,7 +319,20 @@ async def test_cancel_render(emulator, client):
     rid = await client.submit_render(sid, (await client.state(sid)).draft)
     await client.cancel_render(rid)
     status = await client.wait_render(rid, poll=PollPolicy(0.05, 0.1, 1.5, 30))
-    assert status.cancelled
+    assert status.cancelled and status.status is RenderState.CANCELLED and status.render_id == rid
+
+
+async def test_export_of_a_cancelled_render_raises_with_its_status(emulator, client):
+    sid = await _session_with_clip(client, BIKES)
+    await _collect(client.run(sid, "add background music"))
+
+    async def cancel_it(status):
+        if status.render_id and not status.done:
+            await client.cancel_render(status.render_id)
+
+    with pytest.raises(E.NemoRenderFailed, match="cancelled") as info:
+        await client.export(sid, (await client.state(sid)).draft, on_progress=cancel_it, poll=FAST)
+    assert info.value.status is not None and info.value.status.status is RenderState.CANCELLED
 
 
 # ---------------------------------------------------------------- failures from a scripted server
@@ -453,9 +476,11 @@ async def test_close_is_idempotent(emulator):
 
 async def test_emulator_render_shapes_are_read_without_client(tmp_path):
     """A second emulator instance proves the fixture isn't special: shape C carries size."""
-    async with Emulator(fast_emulator_config(render_shape="C"), data_dir=tmp_path / "e") as emu:
-        async with NemoClient(emu.url) as c:
-            sid = await _session_with_clip(c, BIKES)
-            await _collect(c.run(sid, "add background music"))
-            outcome = await c.export(sid, (await c.state(sid)).draft, poll=FAST)
-            assert outcome.size and outcome.size > 10_000 and outcome.duration_s
+    async with (
+        Emulator(fast_emulator_config(render_shape="C"), data_dir=tmp_path / "e") as emu,
+        NemoClient(emu.url) as c,
+    ):
+        sid = await _session_with_clip(c, BIKES)
+        await _collect(c.run(sid, "add background music"))
+        outcome = await c.export(sid, (await c.state(sid)).draft, poll=FAST)
+        assert outcome.size and outcome.size > 10_000 and outcome.duration_s

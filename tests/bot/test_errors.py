@@ -55,3 +55,13 @@ def test_retry_after_parsed():
 def test_message_is_bounded():
     err = error_for(500, "x" * 10_000)
     assert len(err.message) <= 300
+
+
+def test_retry_after_as_http_date():
+    from datetime import UTC, datetime, timedelta
+    from email.utils import format_datetime
+
+    soon = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    assert 25 <= error_for(429, None, {"Retry-After": soon}).retry_after <= 30
+    past = format_datetime(datetime.now(UTC) - timedelta(seconds=30), usegmt=True)
+    assert error_for(429, None, {"Retry-After": past}).retry_after == 0.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 
@@ -348,7 +349,7 @@ def decode(stream: bytes, chunks: list[int] | None = None, **kwargs: int) -> lis
     decoder = SSEDecoder(**kwargs)
     cuts = [0, *(chunks or []), len(stream)]
     out: list[SSEMessage] = []
-    for start, end in zip(cuts, cuts[1:]):
+    for start, end in itertools.pairwise(cuts):
         out += decoder.feed(stream[start:end])
     out += decoder.flush()
     return out

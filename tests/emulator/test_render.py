@@ -290,7 +290,7 @@ def test_awkward_text_renders(resolve, tmp_path: Path) -> None:
 
 
 def test_renders_without_a_font(resolve, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(render, "font_path", lambda: None)
+    monkeypatch.setattr(render.pipeline, "font_path", lambda: None)
     draft = {
         "t": [video_track({"st": 0, "d": 500, "src": BIKES_URL}),
               {"tt": 7, "sg": [{"st": 0, "d": 500, "txt": "no font", "kind": "title"},

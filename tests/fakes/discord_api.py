@@ -1584,6 +1584,7 @@ class FakeDiscord:
 
     async def _gateway_op(self, conn: _Conn, payload: dict) -> None:
         op, data = payload.get("op"), payload.get("d")
+        _usage({"p": "gw", "op": op, "q": conn.query})
         if op == OP_HEARTBEAT:
             self.heartbeats += 1
             await conn.send({"op": OP_HEARTBEAT_ACK, "d": None, "s": None, "t": None})
@@ -1790,6 +1791,7 @@ class FakeDiscord:
             return _json_response(404, {"message": "404: Not Found", "code": 0})
         path = path[prefix.end() :]
         route = None
+        _usage({"p": "dcraw", "m": request.method, "path": re.sub(r"\d+", "N", path)})
         method_mismatch = False
         for method, regex, template, handler, auth in self._routes:
             match = regex.match(path)
@@ -1821,6 +1823,7 @@ class FakeDiscord:
                 return self._failure_response(call, failure, template)
             if too_big:
                 raise ApiError(413, "Request entity too large", 40005)
+            _usage({"p": "dc", "m": call.method, "t": template, "q": sorted(call.query), "keys": sorted(call.json) if isinstance(call.json, dict) else type(call.json).__name__, "cb": (call.json or {}).get("type") if "callback" in template else None, "files": len(call.files), "ref": bool(isinstance(call.json, dict) and call.json.get("message_reference")), "att": (call.json or {}).get("attachments") if isinstance(call.json, dict) else None})
             status, body = await handler(call, params)
         except ApiError as err:
             status, body = err.status, err.body()
@@ -2945,6 +2948,14 @@ class patched_discord:
 
 
 # ---------------------------------------------------------------------- module helpers
+
+
+def _usage(entry: dict) -> None:
+    import os
+    path = os.environ.get("FAKE_USAGE_LOG")
+    if path:
+        with open(path, "a") as fh:
+            fh.write(json.dumps(entry, default=str) + "\n")
 
 
 def _json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> web.Response:
