@@ -284,4 +284,12 @@ class ConsoleAdapterFactory:
         return ConsoleAdapter(runtime)
 
 
-__all__ = ["Button", "ConsoleAdapter", "ConsoleAdapterFactory", "ConsoleChannel", "attachment_for", "parse_line", "run_chat"]
+__all__ = [
+    "Button",
+    "ConsoleAdapter",
+    "ConsoleAdapterFactory",
+    "ConsoleChannel",
+    "attachment_for",
+    "parse_line",
+    "run_chat",
+]

@@ -37,7 +37,7 @@ class EditPacer:
         clock: Monotonic clock.
     """
 
-    def __init__(self, interval_for: Callable[[int], float], clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, interval_for: Callable[[int | str], float], clock: Callable[[], float] = time.monotonic) -> None:
         self.interval_for = interval_for
         self.clock = clock
         self._lanes: dict[int | str, _Lane] = {}

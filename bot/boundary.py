@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -104,13 +104,41 @@ class IncomingMessage:
     locale: str | None = None
 
 
-class Button(str, enum.Enum):
-    """Quick actions under the bot's answers; pressing one sends the matching command."""
+class Button(enum.StrEnum):
+    """Quick actions under the bot's answers; pressing one sends the matching command.
+
+    Both adapters draw a button as :attr:`emoji` plus the catalog's ``button.<value>`` label,
+    and carry it in their callback payloads as ``<prefix><value>`` (:meth:`from_payload`).
+    """
 
     EXPORT = "export"
     STATUS = "status"
     CREDITS = "credits"
     NEW = "new"
+
+    @property
+    def emoji(self) -> str:
+        """The emoji drawn with the label."""
+        return _BUTTON_EMOJI[self]
+
+    @property
+    def command(self) -> str:
+        """The command a press sends to the engine (``/export``)."""
+        return f"/{self.value}"
+
+    @classmethod
+    def from_payload(cls, payload: str | None, prefix: str) -> Button | None:
+        """The button of a callback payload ``<prefix><value>`` (``nb:export``), or ``None``
+        for anything else (payloads come from users' clients: never trusted)."""
+        if not payload or not payload.startswith(prefix):
+            return None
+        try:
+            return cls(payload[len(prefix) :])
+        except ValueError:
+            return None
+
+
+_BUTTON_EMOJI = {Button.EXPORT: "🎞️", Button.STATUS: "📋", Button.CREDITS: "💳", Button.NEW: "🆕"}
 
 
 @dataclass(frozen=True, slots=True)

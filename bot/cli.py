@@ -140,8 +140,7 @@ async def _run(settings: Settings) -> int:
     failed = False
     async with open_runtime(settings) as runtime:
         tasks = {
-            asyncio.create_task(serve(runtime, f.create(runtime)), name=f"adapter-{n}"): n
-            for n, f in factories.items()
+            asyncio.create_task(serve(runtime, f.create(runtime)), name=f"adapter-{n}"): n for n, f in factories.items()
         }
         waiter = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)

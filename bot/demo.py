@@ -116,7 +116,8 @@ async def run_demo(
                     await runtime.engine.handle(console.message(line, counter=n, chat_id="demo"), channel)
         if not channel.delivered:
             raise RuntimeError("the demo ended without a delivered video (see the messages above)")
-    stream.write(f"\nSaved {out} ({out.stat().st_size} bytes) in {time.monotonic() - started:.1f} s\n")
+    size = (await asyncio.to_thread(out.stat)).st_size
+    stream.write(f"\nSaved {out} ({size} bytes) in {time.monotonic() - started:.1f} s\n")
     with contextlib.suppress(Exception):
         stream.write(describe_video(out) + "\n")
     return out
@@ -128,13 +129,12 @@ def describe_video(path: Path) -> str:
 
     with av.open(str(path)) as container:
         parts: list[str] = []
-        for s in container.streams:
-            if s.type == "video":
-                parts.append(
-                    f"{s.codec_context.name} {s.codec_context.width}x{s.codec_context.height} {float(s.average_rate or 0):.0f} fps"
-                )
-            elif s.type == "audio":
-                parts.append(f"{s.codec_context.name} {s.codec_context.sample_rate} Hz {s.codec_context.layout.name}")
+        for v in container.streams.video:
+            ctx = v.codec_context
+            parts.append(f"{ctx.name} {ctx.width}x{ctx.height} {float(v.average_rate or 0):.0f} fps")
+        for a in container.streams.audio:
+            actx = a.codec_context
+            parts.append(f"{actx.name} {actx.sample_rate} Hz {actx.layout.name}")
         duration = (container.duration or 0) / 1_000_000
     return f"{path.name}: " + ", ".join(parts) + f", {duration:.2f} s"
 

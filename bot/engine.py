@@ -194,4 +194,3 @@ class ConversationEngine:
         text = error_reply(exc, lang, links=self.client)
         if text:
             await say(channel, text)
-

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class IntentKind(str, Enum):
+class IntentKind(StrEnum):
     """What the engine does with a message."""
 
     EMPTY = "empty"
@@ -60,6 +60,10 @@ COMMANDS: dict[str, IntentKind] = {
     "cancel": IntentKind.CANCEL,
     "stop": IntentKind.CANCEL,
 }
+
+MENU: tuple[str, ...] = ("export", "status", "credits", "new", "skill", "link", "cancel", "help")
+"""The commands every platform's command menu lists, in order; each is described by the
+catalog message ``command.<name>`` (Telegram ``setMyCommands``, Discord slash commands)."""
 
 _EXPORT = re.compile(
     r"^(?:please\s+)?(?:export|render|download)\b|send\s+me\s+the\s+(?:video|file|mp4|result)"

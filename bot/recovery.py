@@ -8,8 +8,8 @@ session state, never re-sent), and queued messages (handled in order).
 
 from __future__ import annotations
 
-import logging
 import functools
+import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -112,7 +112,7 @@ class Recovery:
             return None
         try:
             channel = await channel_for(conversation)
-        except Exception:  # noqa: BLE001 - a conversation we cannot reach is skipped, not fatal
+        except Exception:
             log.exception("cannot reach conversation %s to resume it", key)
             return None
         if channel is None:

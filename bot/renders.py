@@ -133,7 +133,12 @@ class RenderTracker:
         while True:
             try:
                 outcome = await self.client.export(
-                    sid, draft, attribution=turn.attribution, on_submit=on_submit, on_progress=on_progress, poll=self.poll
+                    sid,
+                    draft,
+                    attribution=turn.attribution,
+                    on_submit=on_submit,
+                    on_progress=on_progress,
+                    poll=self.poll,
                 )
                 break
             except NemoRenderFailed as exc:
@@ -261,7 +266,9 @@ class RenderTracker:
                 return
             await progress.finish(_failure_line(None, status, turn.lang))
             return
-        outcome = RenderOutcome.from_status(status, self.client.fallback_download_url(job.render_id), attempts=job.attempt)
+        outcome = RenderOutcome.from_status(
+            status, self.client.fallback_download_url(job.render_id), attempts=job.attempt
+        )
         await self._deliver(turn, job, outcome, draft, progress)
 
     # ------------------------------------------------------------------ delivery
@@ -337,7 +344,9 @@ class RenderTracker:
                 delivered_as = "link"
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        await self.store.save_render(job.with_changes(status=JobStatus.DELIVERED, delivered=True, delivered_as=delivered_as))
+        await self.store.save_render(
+            job.with_changes(status=JobStatus.DELIVERED, delivered=True, delivered_as=delivered_as)
+        )
 
 
 def _failure_line(exc: NemoRenderFailed | None, status: RenderStatus | None, lang: str) -> str:

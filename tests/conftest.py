@@ -11,7 +11,6 @@ from bot.settings import Settings, load_settings
 from emulator.app import Emulator
 from emulator.config import EmulatorConfig
 
-
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 BUNNY = FIXTURES / "bigbuckbunny.mp4"
 BIKES = FIXTURES / "bikes.mp4"

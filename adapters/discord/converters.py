@@ -15,23 +15,11 @@ from typing import Any
 import discord
 
 from bot.boundary import Attachment, Button, ConversationKey, IncomingMessage
-from bot.texts import LANGS, t
+from bot.texts import t
 
 PLATFORM = "discord"
 CUSTOM_ID_PREFIX = "nemobot:"
 MESSAGE_LIMIT = 2000
-
-BUTTON_LABELS = {
-    lang: {
-        Button.EXPORT: t("button.export", lang),
-        Button.STATUS: t("button.status", lang),
-        Button.CREDITS: t("button.credits", lang),
-        Button.NEW: t("button.new", lang),
-    }
-    for lang in LANGS
-}
-"""Quick-action labels per catalog language (texts from :mod:`bot.texts`)."""
-BUTTON_EMOJI = {Button.EXPORT: "🎞️", Button.STATUS: "📋", Button.CREDITS: "💳", Button.NEW: "🆕"}
 
 Opener = Callable[[str], Callable[[], AsyncIterator[bytes]]]
 
@@ -134,7 +122,5 @@ def custom_id(button: Button) -> str:
 
 def command_of_custom_id(value: str | None) -> str | None:
     """``"nemobot:export"`` -> ``"/export"``; anything else -> ``None``."""
-    if not value or not value.startswith(CUSTOM_ID_PREFIX):
-        return None
-    name = value[len(CUSTOM_ID_PREFIX) :]
-    return f"/{name}" if name in {b.value for b in Button} else None
+    button = Button.from_payload(value, CUSTOM_ID_PREFIX)
+    return button.command if button else None

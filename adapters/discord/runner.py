@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import discord
 import yarl
@@ -21,8 +21,6 @@ from discord.app_commands import locale_str
 
 from adapters.discord.channel import DEFAULT_UPLOAD_LIMIT, DiscordChannel, InteractionChannel
 from adapters.discord.converters import (
-    BUTTON_EMOJI,
-    BUTTON_LABELS,
     PLATFORM,
     command_of_custom_id,
     custom_id,
@@ -35,8 +33,9 @@ from adapters.discord.converters import (
 from adapters.downloads import Downloader
 from adapters.pacing import EditPacer
 from bot.boundary import Button, ConversationKey
+from bot.intents import MENU
 from bot.profiles import PROFILES
-from bot.texts import lang_of, t
+from bot.texts import button_label, command_description, lang_of, t
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -45,7 +44,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-THREAD_ARCHIVE_MIN = 1440
+THREAD_ARCHIVE_MIN: Literal[1440] = 1440
 
 ZH: dict[str, str] = {
     t(key): t(key, "zh")
@@ -53,15 +52,8 @@ ZH: dict[str, str] = {
         "discord.command.edit",
         "discord.option.edit.prompt",
         "discord.option.edit.clip",
-        "discord.command.export",
-        "discord.command.status",
-        "discord.command.credits",
-        "discord.command.new",
-        "discord.command.skill",
         "discord.option.skill.name",
-        "discord.command.link",
-        "discord.command.cancel",
-        "discord.command.help",
+        *("command." + name for name in MENU),
     )
 }
 """English description -> Chinese, for the translator (texts from :mod:`bot.texts`)."""
@@ -84,15 +76,14 @@ class ControlsView(discord.ui.View):
 
     def __init__(self, adapter: DiscordAdapter, buttons: tuple[Button, ...], lang: str = "en") -> None:
         super().__init__(timeout=None)
-        labels = BUTTON_LABELS.get(lang, BUTTON_LABELS["en"])
         for button in buttons:
             item: discord.ui.Button[ControlsView] = discord.ui.Button(
-                label=labels[button],
-                emoji=BUTTON_EMOJI[button],
+                label=button_label(button.value, lang),
+                emoji=button.emoji,
                 custom_id=custom_id(button),
                 style=discord.ButtonStyle.primary if button is Button.EXPORT else discord.ButtonStyle.secondary,
             )
-            item.callback = self._make_callback(adapter, button)  # type: ignore[method-assign]
+            item.callback = self._make_callback(adapter, button)  # type: ignore[method-assign,assignment]
             self.add_item(item)
 
     @staticmethod
@@ -135,7 +126,7 @@ def build_commands(adapter: DiscordAdapter) -> list[app_commands.Command[Any, An
     async def edit(interaction: discord.Interaction, prompt: str, clip: discord.Attachment | None = None) -> None:
         await adapter.on_slash(interaction, prompt, [clip] if clip else [])
 
-    @app_commands.command(name="skill", description=locale_str(t("discord.command.skill")))
+    @app_commands.command(name="skill", description=locale_str(t("command.skill")))
     @app_commands.describe(name=locale_str(t("discord.option.skill.name")))
     @app_commands.choices(name=[app_commands.Choice(name=p, value=p) for p in PROFILES])
     async def skill(interaction: discord.Interaction, name: app_commands.Choice[str]) -> None:
@@ -147,17 +138,8 @@ def build_commands(adapter: DiscordAdapter) -> list[app_commands.Command[Any, An
 
         return app_commands.Command(name=name, description=locale_str(description), callback=callback)
 
-    return [
-        edit,
-        simple("export", t("discord.command.export")),
-        simple("status", t("discord.command.status")),
-        simple("credits", t("discord.command.credits")),
-        simple("new", t("discord.command.new")),
-        skill,
-        simple("link", t("discord.command.link")),
-        simple("cancel", t("discord.command.cancel")),
-        simple("help", t("discord.command.help")),
-    ]
+    by_name: dict[str, app_commands.Command[Any, Any, Any]] = {"skill": skill}
+    return [edit] + [by_name.get(name) or simple(name, command_description(name)) for name in MENU]
 
 
 def apply_endpoints(settings: Settings) -> None:

@@ -9,6 +9,7 @@ by PTB's ``AIORateLimiter`` (``retry_after`` honoured, retried).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from telegram import Bot, LinkPreviewOptions, Message
@@ -114,7 +115,8 @@ class TelegramChannel:
             if self.local_mode:  # PTB sends a file:// URI the local server reads itself
                 message = await self._send_video(video.path, video, caption)
             else:
-                with open(video.path, "rb") as fh:
+                fh = await asyncio.to_thread(video.path.open, "rb")
+                with fh:
                     message = await self._send_video(fh, video, caption)
         except TelegramError as exc:
             raise ChannelError(f"sendVideo failed: {type(exc).__name__}: {exc.message[:200]}") from None
@@ -127,7 +129,7 @@ class TelegramChannel:
             filename=video.name,
             caption=caption[:CAPTION_LIMIT] or None,
             supports_streaming=True,
-            duration=int(round(video.duration_s)) if video.duration_s else None,
+            duration=round(video.duration_s) if video.duration_s else None,
             width=video.width,
             height=video.height,
             message_thread_id=self.thread_id,

@@ -12,41 +12,21 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity
+from telegram import Audio, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Voice
 
 from bot.boundary import Attachment, Button, ConversationKey, IncomingMessage
-from bot.texts import ACCEPTED_FORMATS, LANGS, t
+from bot.intents import MENU
+from bot.texts import button_label, command_description
+from bot.uploads import ACCEPTED_EXTENSIONS
 
 PLATFORM = "telegram"
 CALLBACK_PREFIX = "nb:"
-_MEDIA_EXT = {ext for group in ACCEPTED_FORMATS.values() for ext in group}
 _URL = re.compile(r"https?://[^\s<>\"']+", re.I)
 
-BUTTON_LABELS = {
-    lang: {
-        Button.EXPORT: "🎞️ " + t("button.export", lang),
-        Button.STATUS: "📋 " + t("button.status", lang),
-        Button.CREDITS: "💳 " + t("button.credits", lang),
-        Button.NEW: "🆕 " + t("button.new", lang),
-    }
-    for lang in LANGS
-}
-"""Quick-action labels per catalog language (texts from :mod:`bot.texts`)."""
-
 COMMANDS: tuple[tuple[str, str, str], ...] = tuple(
-    (name, t(key), t(key, "zh"))
-    for name, key in (
-        ("export", "telegram.command.export"),
-        ("status", "telegram.command.status"),
-        ("credits", "telegram.command.credits"),
-        ("new", "telegram.command.new"),
-        ("skill", "telegram.command.skill"),
-        ("link", "telegram.command.link"),
-        ("cancel", "telegram.command.cancel"),
-        ("help", "telegram.command.help"),
-    )
+    (name, command_description(name), command_description(name, "zh")) for name in MENU
 )
-"""``(command, English description, Chinese description)`` for ``setMyCommands`` (texts from :mod:`bot.texts`)."""
+"""``(command, English description, Chinese description)`` for ``setMyCommands``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,9 +66,9 @@ def _command_for_us(message: Message, bot_username: str) -> bool:
 def _mentions(message: Message, bot_username: str) -> bool:
     text = message.text or message.caption or ""
     for entity in message.entities or message.caption_entities or ():
-        if entity.type == MessageEntity.MENTION:
-            if text[entity.offset : entity.offset + entity.length].lower() == f"@{bot_username.lower()}":
-                return True
+        mention = text[entity.offset : entity.offset + entity.length].lower()
+        if entity.type == MessageEntity.MENTION and mention == f"@{bot_username.lower()}":
+            return True
     return f"@{bot_username.lower()}" in text.lower()
 
 
@@ -143,13 +123,15 @@ def media_of(message: Message) -> list[MediaRef]:
         n = message.video_note
         refs.append(MediaRef(n.file_id, f"video_note_{uid(n)}.mp4", "video/mp4", n.file_size, "video_note"))
     if message.audio:
-        a = message.audio
+        au: Audio = message.audio
         refs.append(
-            MediaRef(a.file_id, a.file_name or f"audio_{uid(a)}.mp3", a.mime_type or "audio/mpeg", a.file_size, "audio")
+            MediaRef(
+                au.file_id, au.file_name or f"audio_{uid(au)}.mp3", au.mime_type or "audio/mpeg", au.file_size, "audio"
+            )
         )
     if message.voice:
-        v = message.voice
-        refs.append(MediaRef(v.file_id, f"voice_{uid(v)}.ogg", v.mime_type or "audio/ogg", v.file_size, "voice"))
+        vo: Voice = message.voice
+        refs.append(MediaRef(vo.file_id, f"voice_{uid(vo)}.ogg", vo.mime_type or "audio/ogg", vo.file_size, "voice"))
     if message.photo:
         p = max(message.photo, key=lambda s: (s.width * s.height, s.file_size or 0))
         refs.append(MediaRef(p.file_id, f"photo_{uid(p)}.jpg", "image/jpeg", p.file_size, "photo"))
@@ -162,7 +144,7 @@ def media_links(text: str) -> list[tuple[str, str]]:
     for raw in _URL.findall(text):
         url = raw.rstrip(".,;:!?)]}")
         name = PurePosixPath(unquote(urlsplit(url).path)).name
-        if PurePosixPath(name).suffix.lower().lstrip(".") in _MEDIA_EXT:
+        if PurePosixPath(name).suffix.lower().lstrip(".") in ACCEPTED_EXTENSIONS:
             found.append((url, name))
     return found
 
@@ -218,14 +200,14 @@ def keyboard(buttons: Sequence[Button], lang: str = "en") -> InlineKeyboardMarku
     """An inline keyboard for the engine's quick actions (two per row), or ``None``."""
     if not buttons:
         return None
-    labels = BUTTON_LABELS.get(lang, BUTTON_LABELS["en"])
-    row = [InlineKeyboardButton(labels[b], callback_data=f"{CALLBACK_PREFIX}{b.value}") for b in buttons]
+    row = [
+        InlineKeyboardButton(f"{b.emoji} {button_label(b.value, lang)}", callback_data=f"{CALLBACK_PREFIX}{b.value}")
+        for b in buttons
+    ]
     return InlineKeyboardMarkup([row[i : i + 2] for i in range(0, len(row), 2)])
 
 
 def command_of_callback(data: str | None) -> str | None:
     """``"nb:export"`` -> ``"/export"``; anything else -> ``None``."""
-    if not data or not data.startswith(CALLBACK_PREFIX):
-        return None
-    value = data[len(CALLBACK_PREFIX) :]
-    return f"/{value}" if value in {b.value for b in Button} else None
+    button = Button.from_payload(data, CALLBACK_PREFIX)
+    return button.command if button else None

@@ -115,7 +115,7 @@ class TelegramAdapter:
                 port=s.telegram_webhook_port,
                 url_path=path,
                 webhook_url=s.telegram_webhook_url,
-                secret_token=s.telegram_webhook_secret.get_secret_value(),
+                secret_token=s.telegram_webhook_secret.get_secret_value() if s.telegram_webhook_secret else None,
                 allowed_updates=ALLOWED_UPDATES,
             )
             log.info("Telegram webhook listening on %s:%s/%s", s.telegram_webhook_listen, s.telegram_webhook_port, path)
@@ -154,9 +154,9 @@ class TelegramAdapter:
         except TelegramError as exc:
             log.warning("could not register the command menu: %s", type(exc).__name__)
 
-    def _edit_interval(self, chat_id: int) -> float:
+    def _edit_interval(self, chat_id: int | str) -> float:
         s = self.settings
-        return s.telegram_edit_interval_s if chat_id > 0 else s.telegram_group_edit_interval_s
+        return s.telegram_edit_interval_s if int(chat_id) > 0 else s.telegram_group_edit_interval_s
 
     # ------------------------------------------------------------------ updates
 
@@ -312,8 +312,9 @@ class TelegramAdapter:
             except TelegramError as exc:
                 raise ChannelError(f"getFile failed: {type(exc).__name__}") from None
             location = tg_file.file_path or ""
-            if self.local_mode and Path(location).is_file():
-                with open(location, "rb") as fh:
+            if self.local_mode and await asyncio.to_thread(Path(location).is_file):
+                fh = await asyncio.to_thread(Path(location).open, "rb")
+                with fh:
                     while chunk := await asyncio.to_thread(fh.read, CHUNK):
                         yield chunk
                 return

@@ -73,7 +73,6 @@ class NemoClient:
     ) -> None:
         self.web_url = web_url.rstrip("/")
         self.default_attribution = default_attribution or Attribution("video-leaderboard", "1.0.0", "console")
-        self.http_timeout_s = http_timeout_s
         self.retry_policy = retry_policy or RetryPolicy(
             transient_attempts=get_retries + 1, backoff_s=backoff_s, rate_limit_wait_s=rate_limit_wait_s
         )
@@ -93,6 +92,11 @@ class NemoClient:
     def api_url(self) -> str:
         """The API base, without a trailing slash."""
         return self._transport.api_url
+
+    @property
+    def http_timeout_s(self) -> float:
+        """Timeout of one non-streaming call (s)."""
+        return self._transport.http_timeout_s
 
     # ------------------------------------------------------------------ lifecycle
 

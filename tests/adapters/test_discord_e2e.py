@@ -91,7 +91,7 @@ async def start_thread_project(dc, clip=BUNNY, text=""):
 
 async def test_thread_flow_mention_clip_edit_export(emulator, dc, tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
-    async with running_bot(emulator, dc, tmp_path) as (adapter, runtime):
+    async with running_bot(emulator, dc, tmp_path) as (_adapter, runtime):
         first_call = len(dc.calls)
         thread_id = await start_thread_project(dc)
         await dc.message_create(thread_id, LEADERBOARD)
@@ -139,7 +139,7 @@ async def test_export_over_the_upload_limit_posts_a_link(emulator, dc, tmp_path)
 
 
 async def test_edit_command_with_an_attachment_option(emulator, dc, tmp_path):
-    async with running_bot(emulator, dc, tmp_path) as (adapter, runtime):
+    async with running_bot(emulator, dc, tmp_path) as (_adapter, _runtime):
         att = dc.add_attachment(BIKES, filename="bikes.mp4")
         interaction = await dc.interaction_create(
             name="edit",
@@ -290,7 +290,7 @@ async def test_nemobot_run_starts_discord_and_telegram_together(emulator, dc, tm
 async def test_attachment_falls_back_to_a_streamed_upload(emulator, dc, tmp_path):
     from bot.nemo.errors import NemoBadRequest
 
-    async with running_bot(emulator, dc, tmp_path) as (adapter, runtime):
+    async with running_bot(emulator, dc, tmp_path) as (_adapter, runtime):
 
         async def refuse_urls(*args, **kwargs):
             raise NemoBadRequest("cannot fetch that URL", status=200, code=4003)
@@ -317,7 +317,7 @@ async def test_edit_cut_off_by_a_restart_is_reported_in_the_channel(emulator, dc
     marker; after a restart a plain channel must report the cut-off run, not fail on them."""
     caplog.set_level(logging.INFO)
     settings = dc_settings(emulator, dc, tmp_path)
-    async with running_bot(emulator, dc, tmp_path) as (adapter, runtime):
+    async with running_bot(emulator, dc, tmp_path) as (_adapter, runtime):
         att = dc.add_attachment(BIKES, filename="bikes.mp4")
         emulator.config.step_delay_s = 0.5
         interaction = await dc.interaction_create(

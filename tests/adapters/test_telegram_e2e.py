@@ -67,7 +67,7 @@ async def test_dm_leaderboard_then_export_delivers_a_1080p_video(emulator, tg, t
     caplog.set_level(logging.DEBUG)
     chat = tg.private_chat()
     cid = chat["id"]
-    async with running_bot(emulator, tg, tmp_path) as (adapter, runtime):
+    async with running_bot(emulator, tg, tmp_path) as (_adapter, runtime):
         tg.user_text(chat, "/start")
         await wait_text(tg, cid, "Try saying")
         tg.user_media(chat, "video", tg.add_file(BUNNY, file_name="bigbuckbunny.mp4", mime_type="video/mp4"))
@@ -111,7 +111,7 @@ async def test_dm_leaderboard_then_export_delivers_a_1080p_video(emulator, tg, t
 async def test_album_of_both_clips_is_one_upload_and_ranked(emulator, tg, tmp_path):
     chat = tg.private_chat(user_id=2002)
     cid = chat["id"]
-    async with running_bot(emulator, tg, tmp_path) as (adapter, runtime):
+    async with running_bot(emulator, tg, tmp_path) as (_adapter, runtime):
         tg.user_text(chat, "/skill video-leaderboard-ai")
         await wait_text(tg, cid, "Switched to AI clip ranking")
         bunny = tg.add_file(BUNNY, file_name="bigbuckbunny.mp4", mime_type="video/mp4")
@@ -132,7 +132,7 @@ async def test_album_of_both_clips_is_one_upload_and_ranked(emulator, tg, tmp_pa
 async def test_group_topics_are_separate_conversations(emulator, tg, tmp_path):
     group = tg.group_chat(chat_id=-100555, forum=True)
     gid = group["id"]
-    async with running_bot(emulator, tg, tmp_path) as (adapter, runtime):
+    async with running_bot(emulator, tg, tmp_path) as (_adapter, runtime):
         tg.user_text(group, "just chatting among humans", thread_id=7)
         tg.user_media(
             group, "video", tg.add_file(BIKES, file_name="bikes.mp4"), caption=f"@{tg.bot_username}", thread_id=7
@@ -288,7 +288,7 @@ async def test_nemobot_run_starts_telegram_and_stops_on_sigterm(emulator, tg, tm
         tg.user_text(chat, "/credits")
         await wait_text(tg, chat["id"], "💳 Credits: 100 available", timeout=30)
         proc.send_signal(signal.SIGTERM)
-        out, err = await asyncio.wait_for(proc.communicate(), 30)
+        _out, err = await asyncio.wait_for(proc.communicate(), 30)
     finally:
         if proc.returncode is None:
             proc.kill()
@@ -303,7 +303,7 @@ async def test_nemobot_run_starts_telegram_and_stops_on_sigterm(emulator, tg, tm
 async def test_local_bot_api_lifts_the_download_limit(emulator, tmp_path):
     async with FakeTelegram(files_dir=tmp_path / "local-files", local_mode=True) as tg:
         chat = tg.private_chat(user_id=9009)
-        async with running_bot(emulator, tg, tmp_path, telegram_local_mode=True) as (adapter, runtime):
+        async with running_bot(emulator, tg, tmp_path, telegram_local_mode=True) as (adapter, _runtime):
             # Telegram claims 25 MB; a local server hands the bot the file's path on disk
             tg.user_media(chat, "video", tg.add_file(BUNNY, file_name="bigbuckbunny.mp4", size=25 * MB))
             await wait_text(tg, chat["id"], "Added bigbuckbunny.mp4 (5.3 s, 1280x720)")

@@ -1,6 +1,6 @@
 """The message catalog (bot/locales, read by bot.texts): complete, consistent, up to date.
 
-A failure here usually means: run ``python -m bot.texts --update``, translate what it adds
+A failure here usually means: run ``python -m bot.catalog --update``, translate what it adds
 or flags fuzzy in ``bot/locales/zh/LC_MESSAGES/nemobot.po``, and run it again.
 """
 
@@ -18,26 +18,22 @@ import pytest
 from babel.messages.mofile import write_mo
 from discord.app_commands import locale_str
 
-from adapters.discord import converters as dc_converters
 from adapters.discord.runner import ZH, ZhTranslator, build_commands
 from adapters.telegram import converters as tg_converters
-from bot import texts
+from bot import catalog, texts
 from bot.boundary import Button
-from bot.profiles import PROFILES, SkillProfile
-from bot.texts import (
-    FORMATS_LINE,
-    LANGS,
+from bot.catalog import (
     argument_problems,
-    formats_line,
     language_problems,
-    messages,
     placeholder_problems,
-    t,
     template_problems,
     unknown_key_problems,
     update,
     used_keys,
 )
+from bot.intents import MENU
+from bot.profiles import PROFILES, SkillProfile
+from bot.texts import FORMATS_LINE, LANGS, button_label, command_description, formats_line, messages, t
 
 CJK = re.compile(r"[\u3400-\u9fff]")
 
@@ -85,7 +81,7 @@ def test_update_changes_nothing_on_the_committed_catalog(tmp_path):
     root = tmp_path / "locales"
     shutil.copytree(texts.LOCALES_DIR, root)
     assert update(root) == []
-    assert texts.check(root, dirs=()) == []
+    assert catalog.check(root, dirs=()) == []
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -193,7 +189,7 @@ def test_a_removed_key_is_kept_as_obsolete(locales):
     en = texts.po_path("en", locales)
     _edit(en, 'msgid "nothing_to_cancel"\nmsgstr "Nothing is running right now."\n\n', "")
     update(locales)
-    assert texts.check(locales, dirs=()) == []
+    assert catalog.check(locales, dirs=()) == []
     assert '#~ msgid "nothing_to_cancel"' in texts.po_path("zh", locales).read_text("utf-8")
 
 
@@ -295,20 +291,29 @@ def test_a_profile_without_catalog_texts_uses_its_own():
 
 
 def test_button_labels_come_from_the_catalog():
+    from adapters.discord.runner import ControlsView
+
     for lang in LANGS:
-        for button in Button:
-            label = t(f"button.{button.value}", lang)
-            assert dc_converters.BUTTON_LABELS[lang][button] == label
-            assert tg_converters.BUTTON_LABELS[lang][button].endswith(" " + label)
-    assert tg_converters.BUTTON_LABELS["zh"][Button.EXPORT] == "🎞️ 导出"
+        markup = tg_converters.keyboard(tuple(Button), lang)
+        assert markup is not None
+        tg_labels = [b.text for row in markup.inline_keyboard for b in row]
+        assert tg_labels == [f"{b.emoji} {button_label(b.value, lang)}" for b in Button]
+        view = ControlsView(object(), tuple(Button), lang)  # type: ignore[arg-type]
+        assert [(i.label, str(i.emoji)) for i in view.children] == [  # type: ignore[attr-defined]
+            (button_label(b.value, lang), b.emoji) for b in Button
+        ]
+    assert tg_labels[0] == "🎞️ 导出"
 
 
-def test_telegram_command_menu_comes_from_the_catalog():
+def test_both_platforms_list_the_same_menu_from_the_catalog():
     names = [name for name, _, _ in tg_converters.COMMANDS]
-    assert names == ["export", "status", "credits", "new", "skill", "link", "cancel", "help"]
+    assert names == list(MENU) == ["export", "status", "credits", "new", "skill", "link", "cancel", "help"]
     for name, en, zh in tg_converters.COMMANDS:
-        assert (en, zh) == (t(f"telegram.command.{name}"), t(f"telegram.command.{name}", "zh"))
+        assert (en, zh) == (command_description(name), command_description(name, "zh"))
         assert CJK.search(zh) and not CJK.search(en)
+    slash = {c.name: c.description for c in build_commands(object())}  # type: ignore[arg-type]
+    assert [n for n in slash if n != "edit"] == list(MENU)
+    assert all(slash[name] == command_description(name) for name in MENU)
 
 
 async def test_every_discord_description_has_a_chinese_localization():
@@ -323,4 +328,13 @@ async def test_every_discord_description_has_a_chinese_localization():
             zh = await translator.translate(locale_str(text), locale, None)  # type: ignore[arg-type]
             assert zh and CJK.search(zh)
         assert await translator.translate(locale_str(text), discord.Locale.french, None) is None  # type: ignore[arg-type]
-    assert ZH[t("discord.command.export")] == "渲染项目并发送 MP4"
+    assert ZH[command_description("export")] == "渲染项目并发送 MP4"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_menu_command_and_button_has_its_texts(lang):
+    """Menus and buttons look their keys up by name (``command.<name>``, ``button.<value>``)."""
+    for name in MENU:
+        assert command_description(name, lang)
+    for button in Button:
+        assert button_label(button.value, lang)

@@ -71,7 +71,7 @@ async def test_full_flow_upload_edit_status_export(runtime, emulator, channel):
         v = c.streams.video[0]
         assert (v.codec_context.width, v.codec_context.height) == (1920, 1080)
         assert abs(c.duration / 1e6 - 5.3) < 0.3
-    file_event = [e for e in channel.events if e[0] == "file"][0]
+    file_event = next(e for e in channel.events if e[0] == "file")
     assert "Video ready (1920x1080" in file_event[2]
     assert "https://nemovideo.com/workspace/claim?ct=clm_" in file_event[2]
     jobs = await runtime.store.list_renders(conversation_key=str(KEY))
@@ -375,7 +375,7 @@ async def test_cancel_during_a_run_drops_the_queue(runtime, emulator, channel):
     run = asyncio.create_task(
         runtime.engine.handle(msg("add a ranked leaderboard overlay showing the top performers"), channel)
     )
-    while not any(t.startswith("🎬") or t.startswith("🔍") for t in channel.texts()):
+    while not any(t.startswith(("🎬", "🔍")) for t in channel.texts()):
         await asyncio.sleep(0.02)
     await runtime.engine.handle(msg("add background music"), channel)  # queued
     await runtime.engine.handle(msg("cancel"), channel)

@@ -102,8 +102,10 @@ async def test_kill_during_edits_and_renders_on_discord(emulator, dc, tmp_path):
         emulator.config.step_delay_s = 1.0
         runs = [await edit(dc, ch, f"add title 'Run {i}'", clip) for i, ch in enumerate(RUN_CHANNELS)]
         await dc.wait_until(
-            lambda: len(emulator.state.renders) == len(RENDER_CHANNELS)
-            and sum(emulator.state.runs_per_session.values()) == len(RENDER_CHANNELS) + len(RUN_CHANNELS),
+            lambda: (
+                len(emulator.state.renders) == len(RENDER_CHANNELS)
+                and sum(emulator.state.runs_per_session.values()) == len(RENDER_CHANNELS) + len(RUN_CHANNELS)
+            ),
             timeout=60,
         )
         await asyncio.sleep(0.5)
@@ -121,8 +123,12 @@ async def test_kill_during_edits_and_renders_on_discord(emulator, dc, tmp_path):
     second = await start_bot(env, tmp_path, log)
     try:
         await dc.wait_until(
-            lambda: all(videos_in(dc, ch) >= 1 for ch in RENDER_CHANNELS)
-            and all(any(c.startswith("I restarted while working on") for c in contents(dc, ch)) for ch in RUN_CHANNELS),
+            lambda: (
+                all(videos_in(dc, ch) >= 1 for ch in RENDER_CHANNELS)
+                and all(
+                    any(c.startswith("I restarted while working on") for c in contents(dc, ch)) for ch in RUN_CHANNELS
+                )
+            ),
             timeout=240,
         )
         await asyncio.sleep(1.5)  # anything duplicated would show up now

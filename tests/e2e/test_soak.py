@@ -107,7 +107,7 @@ async def test_soak_200_conversations_with_backend_faults(emulator, world, tmp_p
                 "edit", count, key, lambda: _call(tg.user_media, chat, "video", file, caption=f"add title 'T{i}'")
             )
             for r in range(1, ROUNDS):
-                await step(f"edit {r}", count, key, lambda: _call(tg.user_text, chat, f"add title 'T{i}.{r}'"))
+                await step(f"edit {r}", count, key, lambda r=r: _call(tg.user_text, chat, f"add title 'T{i}.{r}'"))
             if rng.random() < 0.15:
                 conv = await runtime.store.get_conversation(key)
                 if conv and conv.session_id:
@@ -131,7 +131,7 @@ async def test_soak_200_conversations_with_backend_faults(emulator, world, tmp_p
             att = dc.add_attachment(clip, filename=f"d{i}.mp4")
             await step("edit", count, key, lambda: dc.dm_message(user_id, f"add title 'D{i}'", attachments=[att]))
             for r in range(1, ROUNDS):
-                await step(f"edit {r}", count, key, lambda: dc.dm_message(user_id, f"add title 'D{i}.{r}'"))
+                await step(f"edit {r}", count, key, lambda r=r: dc.dm_message(user_id, f"add title 'D{i}.{r}'"))
             if i % 10 == 0:
                 exports[key] = 1
                 await step("export", count, key, lambda: dc.dm_message(user_id, "export"))

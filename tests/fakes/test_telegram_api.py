@@ -380,7 +380,10 @@ async def test_raw_form_bodies_and_http_errors(tg: FakeTelegram) -> None:
             result = (await resp.json())["result"]
             assert result["text"] == "123" and result["reply_markup"] == markup
         async with session.post(f"{tg.url}/bot{tg.token}/sendVideo", data={"chat_id": str(chat["id"])}) as resp:
-            assert resp.status == 400 and (await resp.json())["description"] == "Bad Request: there is no video in the request"
+            assert (
+                resp.status == 400
+                and (await resp.json())["description"] == "Bad Request: there is no video in the request"
+            )
         for method in ("fooBar", "sendDocument", "deleteMessage"):  # methods nemobot never calls
             async with session.post(f"{tg.url}/bot{tg.token}/{method}") as resp:
                 assert resp.status == 404

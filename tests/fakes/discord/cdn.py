@@ -28,7 +28,9 @@ from tests.fakes.discord.payloads import attachment_payload
 class DiscordCdn(DiscordGateway):
     """Registered attachments, their signed URLs and the download route."""
 
-    def add_attachment(self, data: bytes | Path, *, filename: str, content_type: str | None = "video/mp4") -> dict[str, Any]:
+    def add_attachment(
+        self, data: bytes | Path, *, filename: str, content_type: str | None = "video/mp4"
+    ) -> dict[str, Any]:
         """Register a user's attachment served by the fake CDN.
 
         Its URL names channel 0 until :meth:`message_create` re-signs it for the message's

@@ -249,4 +249,3 @@ def guild_payload(
         "soundboard_sounds": [],
         "embedded_activities": [],
     }
-

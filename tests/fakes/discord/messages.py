@@ -49,7 +49,11 @@ class DiscordMessages(DiscordCdn):
             raise empty_message()
 
     def _attachments_for(
-        self, channel_id: int, spec: list[dict[str, Any]] | None, files: list[UploadedFile], existing: list[dict[str, Any]]
+        self,
+        channel_id: int,
+        spec: list[dict[str, Any]] | None,
+        files: list[UploadedFile],
+        existing: list[dict[str, Any]],
     ) -> list[dict[str, Any]]:
         """The attachment objects of a message: kept ones and the new uploads (by index)."""
         by_index: dict[int, UploadedFile] = {}

@@ -331,4 +331,3 @@ def interaction_payload(
     if message is not None:
         payload["message"] = message
     return payload
-

@@ -40,7 +40,12 @@ class DiscordWorld(DiscordMessages):
             raise ValueError(f"premium_tier must be 0-3, not {premium_tier}")
         role_id = self._new_id()
         guild = guild_payload(
-            guild_id, name=name, premium_tier=premium_tier, channels=channels, bot_user=self.bot_user, bot_role_id=role_id
+            guild_id,
+            name=name,
+            premium_tier=premium_tier,
+            channels=channels,
+            bot_user=self.bot_user,
+            bot_role_id=role_id,
         )
         self.guilds[guild_id] = guild
         self._guild_bot_role[guild_id] = role_id

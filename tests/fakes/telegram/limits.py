@@ -28,7 +28,19 @@ MAX_COMMANDS = 100
 MAX_COMMAND_DESCRIPTION = 256
 
 CHAT_ACTIONS = frozenset(
-    ["typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice", "upload_document", "choose_sticker", "find_location", "record_video_note", "upload_video_note"]
+    [
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
+    ]
 )
 """What ``sendChatAction`` accepts."""
 COMMAND_RE = re.compile(r"[a-z0-9_]{1,32}")

@@ -61,7 +61,22 @@ METHODS = (
 
 # Form values that are plain strings (never JSON decoded), whatever they look like.
 _STRING_PARAMS = frozenset(
-    ["text", "caption", "parse_mode", "action", "callback_query_id", "url", "secret_token", "ip_address", "language_code", "file_id", "inline_message_id", "business_connection_id", "message_effect_id", "video"]
+    [
+        "text",
+        "caption",
+        "parse_mode",
+        "action",
+        "callback_query_id",
+        "url",
+        "secret_token",
+        "ip_address",
+        "language_code",
+        "file_id",
+        "inline_message_id",
+        "business_connection_id",
+        "message_effect_id",
+        "video",
+    ]
 )
 
 Handler = Callable[[dict[str, Any], dict[str, UploadedFile]], Awaitable[Any]]

@@ -207,4 +207,3 @@ class TelegramState(FakeServer[Call]):
         self._files[stored.file_id] = stored
         self._files_by_path[file_path] = stored
         return stored
-

@@ -1,0 +1,132 @@
+"""How the bot answers interactions on the fake Discord: the interaction callback and the
+interaction webhook (follow-ups and edits).
+
+* discord.py always calls back with ``POST /interactions/{id}/{token}/callback?with_response=1``
+  and parses an ``InteractionCallbackResponse``: ``{"interaction": {"id", "type",
+  "response_message_id", "response_message_loading", "response_message_ephemeral"},
+  "resource": {"type": <callback type>, "message": {...}}}`` (``message`` only for type 4).
+  Without ``with_response`` the fake answers 204 as Discord does. nemobot answers with type 4
+  (a message; ephemeral refusals) or 5 (deferred, "thinking"); those are the types the fake
+  emulates. An interaction is acknowledged once (40060); a callback after the token expired
+  answers 404 (10062).
+* ``POST /webhooks/{app}/{token}[?wait=true]`` sends a follow-up; the first one after a
+  deferral replaces the "thinking" message, as on Discord.
+  ``PATCH /webhooks/{app}/{token}/messages/{@original|id}`` edits the original response or a
+  follow-up. These routes carry no Authorization; an expired token answers 401 (50027).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.fakes.discord.channels import Answer
+from tests.fakes.discord.constants import FLAG_EPHEMERAL, FLAG_LOADING
+from tests.fakes.discord.interactions import DiscordInteractions
+from tests.fakes.discord.model import ApiError, Call, Interaction, form_error, to_int, unknown
+
+_VALID_CALLBACKS = {2: (4, 5, 9), 3: (4, 5, 6, 7, 9), 4: (8,), 5: (4, 5, 6, 7)}
+"""Callback types Discord accepts per interaction type."""
+_EMULATED_CALLBACKS = (4, 5)
+
+
+class DiscordWebhooks(DiscordInteractions):
+    """The interaction callback and the interaction webhook routes."""
+
+    async def _r_callback(self, call: Call, params: dict[str, str]) -> Answer:
+        inter = self._interactions.get(to_int(params["interaction_id"]))
+        if inter is None or inter.token != params["token"] or inter.callback_expired:
+            raise ApiError(404, "Unknown interaction", 10062)
+        if inter.response_type is not None:
+            raise ApiError(400, "Interaction has already been acknowledged.", 40060)
+        body = call.json or {}
+        kind = body.get("type")
+        data = body.get("data") or {}
+        if kind not in _VALID_CALLBACKS.get(inter.type, ()):
+            raise form_error(
+                "type", "INTERACTION_RESPONSE_TYPE_INVALID", "Callback type is invalid for this interaction."
+            )
+        if kind not in _EMULATED_CALLBACKS:
+            raise ApiError(400, f"The fake does not emulate interaction callback type {kind}", 0)
+        ephemeral = bool(int(data.get("flags") or 0) & FLAG_EPHEMERAL)
+        if kind == 4:
+            self._validate_content(data, call.files)
+            message = await self._interaction_message(inter, data, call.files)
+        else:
+            thinking = {"content": "", "flags": data.get("flags", 0)}
+            message = await self._interaction_message(inter, thinking, [], loading=True)
+        inter.original_message_id = int(message["id"])
+        inter.response_type = kind
+        self._log_interaction(inter, "callback", data, call.files, message, type=kind)
+        if call.query.get("with_response", "").lower() not in ("1", "true"):
+            return 204, None
+        response: dict[str, Any] = {
+            "interaction": {
+                "id": str(inter.id),
+                "type": inter.type,
+                "response_message_id": str(inter.original_message_id),
+                "response_message_loading": kind == 5,
+                "response_message_ephemeral": ephemeral,
+            },
+            "resource": {"type": kind},
+        }
+        if kind == 4:
+            response["resource"]["message"] = message
+        return 200, response
+
+    async def _r_followup(self, call: Call, params: dict[str, str]) -> Answer:
+        inter = self._webhook_interaction(params)
+        body = call.json or {}
+        self._validate_content(body, call.files)
+        original = self._all_messages.get(inter.original_message_id or 0)
+        if (
+            inter.response_type == 5
+            and inter.followups_sent == 0
+            and original is not None
+            and int(original.get("flags", 0)) & FLAG_LOADING
+        ):
+            # The first follow-up after a deferral replaces the "thinking" message.
+            edit = {k: v for k, v in body.items() if k != "flags"}
+            message = self._apply_edit(int(original["id"]), edit, call.files, clear_loading=True)
+            if not int(message.get("flags", 0)) & FLAG_EPHEMERAL:
+                await self._dispatch("MESSAGE_UPDATE", message)
+        else:
+            message = await self._interaction_message(inter, body, call.files)
+        inter.followups_sent += 1
+        self._log_interaction(inter, "followup", body, call.files, message)
+        if call.query.get("wait", "").lower() in ("1", "true"):
+            return 200, message
+        return 204, None
+
+    async def _r_webhook_edit(self, call: Call, params: dict[str, str]) -> Answer:
+        inter = self._webhook_interaction(params)
+        message_id = self._webhook_message_id(inter, params["message_id"])
+        if message_id not in self._all_messages:
+            raise unknown("Message", 10008)
+        message = self._apply_edit(message_id, call.json or {}, call.files, clear_loading=True)
+        if not int(message.get("flags", 0)) & FLAG_EPHEMERAL:
+            await self._dispatch("MESSAGE_UPDATE", message)
+        kind = "edit_original" if params["message_id"] == "@original" else "edit"
+        self._log_interaction(inter, kind, call.json or {}, call.files, message)
+        return 200, message
+
+    def _webhook_interaction(self, params: dict[str, str]) -> Interaction:
+        """The interaction of a webhook route's token, once acknowledged; Discord's errors otherwise."""
+        if to_int(params["app_id"]) != self.application_id:
+            raise unknown("Webhook", 10015)
+        inter = self._tokens.get(params["token"])
+        if inter is None or inter.token_expired:
+            raise ApiError(401, "Invalid Webhook Token", 50027)
+        if inter.response_type is None:
+            raise unknown("Webhook", 10015)
+        return inter
+
+    def _webhook_message_id(self, inter: Interaction, raw_id: str) -> int:
+        """``@original`` or a message this interaction posted; 404 otherwise."""
+        if raw_id == "@original":
+            if inter.original_message_id is None:
+                raise unknown("Message", 10008)
+            return inter.original_message_id
+        message_id = to_int(raw_id)
+        if message_id not in inter.message_ids and message_id != inter.original_message_id:
+            raise unknown("Message", 10008)
+        return message_id
