@@ -100,7 +100,7 @@ async def test_dm_leaderboard_then_export_delivers_a_1080p_video(emulator, tg, t
     assert {"typing", "upload_video"} <= actions
     assert set(tg.commands) == {None, "zh"} and tg.commands["zh"][0] == {
         "command": "export",
-        "description": "渲染并发送视频",
+        "description": "渲染项目并发送 MP4",  # the one menu both platforms show (command.export)
     }
     # the token never appears in what the bot sent or logged, nor did the Telegram file URL reach NemoVideo
     assert tg.token not in caplog.text and tg.token.split(":")[1] not in caplog.text

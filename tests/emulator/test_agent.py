@@ -189,6 +189,7 @@ async def test_leaderboard_several_clips_scores_each_clip(tmp_path: Path) -> Non
     intent, steps, delta, _ = await _run(
         "add a ranked leaderboard overlay showing the top performers", state, tmp_path, "video-leaderboard"
     )
+    assert intent.kind == "leaderboard"
     assert _tools(steps) == ["analyze_video", "edit_multitrack"]
     draft = delta["draft"]
     check_draft(draft)
@@ -211,6 +212,7 @@ async def test_leaderboard_several_clips_scores_each_clip(tmp_path: Path) -> Non
 
 async def test_leaderboard_one_clip_scores_five_parts(tmp_path: Path) -> None:
     _, steps, delta, _ = await _run('add a leaderboard titled "Best Plays"', _state(BIKES), tmp_path)
+    assert _tools(steps) == ["analyze_video", "edit_multitrack"]
     draft = delta["draft"]
     check_draft(draft)
     rows = _track(draft, 7, "leaderboard")["sg"][0]["rows"]
@@ -302,6 +304,7 @@ async def test_example_clip_trims_to_five_seconds_with_title(tmp_path: Path) -> 
     _, steps, delta, ctx = await _run(
         "make a short example clip with a title", _state(BIKES, BUNNY), tmp_path, "what-is-video-clip-example"
     )
+    assert _tools(steps) == ["edit_multitrack"]
     draft = delta["draft"]
     check_draft(draft)
     segs = _track(draft, 0)["sg"]

@@ -133,7 +133,7 @@ class Api:
         form = aiohttp.FormData()
         handles = [open(p, "rb") for p in paths]  # noqa: SIM115 - closed below
         try:
-            for i, (p, fh) in enumerate(zip(paths, handles)):
+            for i, (p, fh) in enumerate(zip(paths, handles, strict=True)):
                 form.add_field(
                     "files", fh, filename=(names[i] if names else p.name), content_type="application/octet-stream"
                 )
@@ -410,7 +410,7 @@ async def test_fail_next_run(api: Api, failure: str) -> None:
     assert (await api.state())["draft"]["t"] == []
     assert api.emu.config.fail_next_run_with is None
     status, body = await api.request("GET", "/api/credits/balance/simple")
-    assert body["data"] == {"available": 100, "frozen": 0, "total": 100}  # refunded
+    assert status == 200 and body["data"] == {"available": 100, "frozen": 0, "total": 100}  # refunded
     assert texts(adk_events(await api.run(LEADERBOARD)))  # the next run works
 
 
@@ -569,7 +569,7 @@ async def test_sessions_are_private_to_their_user(http: aiohttp.ClientSession, e
     await alice.new_session()
     await bob.login("bob")
     status, body = await bob.request("GET", f"/api/state/nemo_agent/me/{alice.sid}/latest")
-    assert body["code"] == 1002
+    assert status == 200 and body["code"] == 1002  # a business error: HTTP 200 with the envelope
 
 
 # --------------------------------------------------------------------------- uploads
@@ -578,7 +578,7 @@ async def test_sessions_are_private_to_their_user(http: aiohttp.ClientSession, e
 async def test_upload_two_files_appends_video_infos(api: Api) -> None:
     await api.ready(BUNNY, BIKES)
     status, body = await api.upload(BIKES, names=["../race day é.mp4"])
-    assert body["code"] == 0 and body["data"]["files"][0]["filename"] == "race day é.mp4"
+    assert status == 200 and body["code"] == 0 and body["data"]["files"][0]["filename"] == "race day é.mp4"
     async with api.http.get(body["data"]["files"][0]["cdn_url"]) as r:
         assert r.status == 200 and len(await r.read()) == BIKES.stat().st_size
     infos = (await api.state())["video_infos"]
@@ -628,7 +628,7 @@ async def test_upload_is_streamed_not_buffered(api: Api) -> None:
         part.set_content_disposition("form-data", name="files", filename="huge.mp4")
         status, answer = await api.request("POST", f"/api/upload-video/nemo_agent/me/{api.sid}", data=mp)
     grown = proc.memory_info().rss - before
-    assert answer["code"] == 4001  # streamed to disk, counted, then found undecodable
+    assert status == 200 and answer["code"] == 4001  # streamed to disk, counted, then found undecodable
     assert grown < 60 * 1024 * 1024, grown
 
 

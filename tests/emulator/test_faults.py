@@ -54,11 +54,20 @@ async def test_broken_download_then_retry(emulator, tmp_path):
     tmp_path = tmp_path / "out"
     tmp_path.mkdir()
     emulator.config.break_downloads = True
-    async with NemoClient(emulator.url) as client:
+    async with NemoClient(emulator.url, download_attempts=1) as client:  # no built-in retry: see the break
         _, outcome = await _ready_render(client)
         with pytest.raises(E.NemoConnectionError):
             await client.download(outcome.download_url, tmp_path / "a.mp4")
         assert not list(tmp_path.iterdir())  # no half file left behind
+        size = await client.download(outcome.download_url, tmp_path / "a.mp4")
+    assert size == (tmp_path / "a.mp4").stat().st_size > 0
+    assert emulator.state.faults["broken_download"] == 1
+
+
+async def test_broken_download_is_ridden_out_by_the_client_retries(emulator, tmp_path):
+    emulator.config.break_downloads = True
+    async with NemoClient(emulator.url, backoff_s=0.01) as client:
+        _, outcome = await _ready_render(client)
         size = await client.download(outcome.download_url, tmp_path / "a.mp4")
     assert size == (tmp_path / "a.mp4").stat().st_size > 0
     assert emulator.state.faults["broken_download"] == 1

@@ -271,7 +271,7 @@ def test_awkward_text_renders(resolve, tmp_path: Path) -> None:
     ]
     segs = [
         {"st": i * 300, "d": 300, "txt": t, "kind": k, "pos": p}
-        for i, (t, k, p) in enumerate(zip(texts, ["title", "caption", "title"], ["top", "bottom", "left"]))
+        for i, (t, k, p) in enumerate(zip(texts, ["title", "caption", "title"], ["top", "bottom", "left"], strict=True))
     ]
     segs.append(
         {

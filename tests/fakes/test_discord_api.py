@@ -1,29 +1,16 @@
-"""The fake Discord against a real discord.py 2.7 client (REST, gateway, interactions, CDN)."""
+"""The fake Discord against a real discord.py 2.7 client: payloads, gateway, REST and CDN."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import io
-import sys
 import time
-import warnings
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiohttp
+import discord
 import pytest
-
-with warnings.catch_warnings():
-    # discord.py 2.7 imports the stdlib audioop (deprecated since 3.11) for voice; pyproject turns
-    # warnings into errors, so the import itself would fail.
-    warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
-    import discord
-    from discord import app_commands
 
 from tests.fakes.discord_api import (
     BOT_PERMISSIONS,
-    FLAG_LOADING,
     FakeDiscord,
     MiB,
     attachment_payload,
@@ -31,126 +18,23 @@ from tests.fakes.discord_api import (
     guild_payload,
     interaction_payload,
     message_payload,
-    patched_discord,
     text_channel_payload,
     upload_limit,
     user_payload,
 )
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-BIKES = FIXTURES / "bikes.mp4"
-TOKEN = "fake-bot-token.Xy_1234567890"
-ANA = 100000000000000101
-GUILD0, CH0 = 200000000000000000, 200000000000000001
-GUILD2, CH2, CH2B = 300000000000000000, 300000000000000001, 300000000000000002
-GUILD3, CH3 = 400000000000000000, 400000000000000001
-CANCEL_ID = "nemobot:cancel"
-
-
-class CancelView(discord.ui.View):
-    """A persistent view: one button with a fixed custom_id."""
-
-    def __init__(self) -> None:
-        super().__init__(timeout=None)
-
-    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.danger, custom_id=CANCEL_ID)
-    async def cancel(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        await interaction.response.send_message("Cancelled.", ephemeral=True)
-
-
-class Bot(discord.Client):
-    """A small bot shaped like nemobot's Discord adapter."""
-
-    def __init__(self, *, message_content: bool = True) -> None:
-        intents = discord.Intents.default()
-        intents.message_content = message_content
-        super().__init__(intents=intents, guild_ready_timeout=0.05)
-        self.tree = app_commands.CommandTree(self)
-        self.seen: list[discord.Message] = []
-        self.own: list[discord.Message] = []
-        self.downloads: dict[int, bytes] = {}
-        self.interactions: list[discord.Interaction] = []
-        self.errors: list[BaseException] = []
-        self.reply_file: Path | None = None
-
-        @self.tree.command(name="edit", description="Edit a clip")
-        @app_commands.describe(prompt="What to do", video="The clip")
-        async def edit(interaction: discord.Interaction, prompt: str, video: discord.Attachment | None = None) -> None:
-            self.interactions.append(interaction)
-            await interaction.response.defer(thinking=True)
-            name = video.filename if video else "nothing"
-            await interaction.edit_original_response(content=f"Editing {name}: {prompt}", view=CancelView())
-
-        @self.tree.command(name="render", description="Render and upload")
-        async def render(interaction: discord.Interaction) -> None:
-            self.interactions.append(interaction)
-            await interaction.response.defer(thinking=True)
-            await interaction.followup.send("Done", file=discord.File(BIKES))
-            await interaction.followup.send("Anything else?")
-
-        @self.tree.error
-        async def on_tree_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
-            self.errors.append(error)
-
-    async def setup_hook(self) -> None:
-        self.add_view(CancelView())
-
-    async def on_error(self, event: str, *args: object, **kwargs: object) -> None:
-        self.errors.append(sys.exc_info()[1])  # type: ignore[arg-type]
-
-    async def on_message(self, message: discord.Message) -> None:
-        assert self.user is not None
-        if message.author.id == self.user.id:
-            self.own.append(message)
-            return
-        self.seen.append(message)
-        if message.guild is None:
-            await message.channel.send(f"Hi {message.author.name}")
-        elif self.user in message.mentions and message.attachments:
-            self.downloads[message.id] = await message.attachments[0].read()
-            thread = await message.create_thread(name="Clip edit", auto_archive_duration=60)
-            if self.reply_file is not None:
-                await thread.send("On it", file=discord.File(self.reply_file))
-            else:
-                await thread.send("On it")
-
-
-@pytest.fixture
-async def fake(tmp_path: Path) -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord(files_dir=tmp_path / "discord") as dc:
-        dc.add_user(ANA, "ana")
-        dc.add_guild(GUILD0, name="Plain", premium_tier=0, channels=[CH0])
-        dc.add_guild(GUILD2, name="Boosted", premium_tier=2, channels=[CH2, CH2B])
-        dc.add_guild(GUILD3, name="Max", premium_tier=3, channels=[CH3])
-        yield dc
-
-
-async def _until(condition, task: asyncio.Task, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if task.done():
-            task.result()
-            raise RuntimeError("the client stopped")
-        if time.monotonic() > deadline:
-            raise TimeoutError("client not ready")
-        await asyncio.sleep(0.01)
-
-
-@contextlib.asynccontextmanager
-async def running(fake: FakeDiscord, bot: Bot | None = None) -> AsyncIterator[Bot]:
-    """Start a real client against the fake; close it cleanly afterwards."""
-    bot = bot or Bot()
-    async with patched_discord(fake):
-        task = asyncio.create_task(bot.start(TOKEN))
-        try:
-            await _until(lambda: fake.connected, task)
-            await _until(bot.is_ready, task)
-            yield bot
-        finally:
-            await bot.close()
-            await asyncio.wait_for(task, 10)
-    assert not bot.errors, bot.errors
-
+from tests.fakes.discord_client import (
+    ANA,
+    BIKES,
+    CH0,
+    CH2,
+    CH2B,
+    GUILD0,
+    GUILD2,
+    GUILD3,
+    TOKEN,
+    Bot,
+    running,
+)
 
 # ---------------------------------------------------------------------- payload builders
 
@@ -313,76 +197,6 @@ async def test_mention_with_attachment_starts_thread_and_posts_a_file(fake: Fake
         assert fake.message(message_id)["thread"]["id"] == str(message_id)
 
 
-async def test_slash_command_defers_edits_original_and_button_updates_it(fake: FakeDiscord) -> None:
-    async with running(fake) as bot:
-        await bot.tree.sync()
-        assert [c["name"] for c in fake.synced_commands[None]] == ["edit", "render"]
-        attachment = fake.add_attachment(b"video-bytes", filename="clip.mp4")
-        payload = await fake.interaction_create(
-            name="edit",
-            options=[
-                {"name": "prompt", "type": 3, "value": "trim"},
-                {"name": "video", "type": 11, "value": attachment["id"]},
-            ],
-            channel_id=CH2,
-            resolved_attachments=[attachment],
-        )
-        iid = int(payload["id"])
-        await fake.wait_until(lambda: len(fake.interaction_responses.get(iid, [])) >= 2)
-        callback, edit = fake.interaction_responses[iid]
-        assert (callback["kind"], callback["type"], edit["kind"]) == ("callback", 5, "edit_original")
-        assert fake.calls_to("POST", "/interactions/{id}/{token}/callback")[0].query == {"with_response": "1"}
-        (record,) = fake.bot_messages(CH2)
-        assert record["interaction_id"] == iid and record["id"] == callback["message_id"] == edit["message_id"]
-        assert record["content"] == "Editing clip.mp4: trim" and not record["flags"] & FLAG_LOADING
-        assert record["components"][0]["components"][0]["custom_id"] == CANCEL_ID
-        interaction = bot.interactions[0]
-        assert interaction.filesize_limit == 50 * MiB and interaction.guild_id == GUILD2
-
-        press = await fake.button_press(custom_id=CANCEL_ID, message_id=record["id"], channel_id=CH2)
-        await fake.wait_until(lambda: int(press["id"]) in fake.interaction_responses)
-        (answer,) = fake.interaction_responses[int(press["id"])]
-        assert (answer["type"], answer["data"]["content"]) == (4, "Cancelled.")
-        _, cancelled = fake.bot_messages(CH2)
-        assert (
-            cancelled["ephemeral"]
-            and cancelled["content"] == "Cancelled."
-            and cancelled["interaction_id"] == int(press["id"])
-        )
-        assert not [m for m in bot.own if m.id == cancelled["id"]]  # ephemeral: not on the gateway
-        assert [e.get("content") for e in record["edits"]] == ["Editing clip.mp4: trim"]
-
-        fake.expire_interaction_tokens()
-        with pytest.raises(discord.HTTPException) as caught:
-            await interaction.edit_original_response(content="too late")
-        assert (caught.value.status, caught.value.code) == (401, 50027)
-        # after the token expired, the channel route still edits the (non-ephemeral) reply
-        await bot.get_channel(CH2).get_partial_message(record["id"]).edit(content="Still here.")
-        assert record["content"] == "Still here."
-
-
-async def test_followups_after_defer_replace_the_thinking_message_and_respect_the_limit(fake: FakeDiscord) -> None:
-    async with running(fake) as bot:
-        payload = await fake.interaction_create(name="render", channel_id=CH0)
-        iid = int(payload["id"])
-        await fake.wait_until(lambda: len(fake.interaction_responses.get(iid, [])) >= 3)
-        kinds = [e["kind"] for e in fake.interaction_responses[iid]]
-        assert kinds == ["callback", "followup", "followup"]
-        callback, first, second = fake.interaction_responses[iid]
-        assert first["message_id"] == callback["message_id"] != second["message_id"]
-        original, extra = fake.bot_messages(CH0)
-        assert original["content"] == "Done" and original["attachments"][0].read_bytes() == BIKES.read_bytes()
-        assert extra["content"] == "Anything else?"
-        assert fake.calls_to("POST", "/webhooks/{app}/{token}")[0].query["wait"] == "1"
-
-        small = await fake.interaction_create(name="render", channel_id=CH0, attachment_size_limit=100_000)
-        await fake.wait_until(lambda: bot.errors)
-        error = bot.errors.pop()
-        assert isinstance(error.original, discord.HTTPException)
-        assert (error.original.status, error.original.code) == (413, 40005)
-        assert bot.interactions[-1].filesize_limit == 100_000 and bot.interactions[-1].id == int(small["id"])
-
-
 async def test_dm_message_gets_a_reply(fake: FakeDiscord) -> None:
     async with running(fake) as bot:
         sent = await fake.dm_message(ANA, "hello bot")
@@ -487,7 +301,7 @@ async def test_raw_rest_edges_and_cdn(fake: FakeDiscord) -> None:
 
 async def test_rest_messages_threads_and_errors(fake: FakeDiscord) -> None:
     async with running(fake) as bot:
-        user_message = await fake.message_create(CH2, "hi there")
+        await fake.message_create(CH2, "hi there")
         await fake.wait_until(lambda: bot.seen)
         original = bot.seen[0]
         channel = original.channel
@@ -529,49 +343,3 @@ async def test_rest_messages_threads_and_errors(fake: FakeDiscord) -> None:
         await thread.add_user(discord.Object(ANA))
         assert (await thread.fetch_member(ANA)).id == ANA and fake.thread_members[thread.id] == {fake.bot_id, ANA}
         assert len(fake.calls_to("POST", "/channels/{id}/typing")) == 1
-
-
-async def test_late_guild_buttons_and_interaction_rules(fake: FakeDiscord) -> None:
-    new_guild, new_channel = 500000000000000000, 500000000000000001
-    async with running(fake) as bot:
-        fake.add_guild(new_guild, name="Later", premium_tier=1, channels=[new_channel])
-        await fake.wait_until(lambda: bot.get_guild(new_guild) is not None)
-        assert bot.get_guild(new_guild).filesize_limit == 10 * MiB
-        posted = await bot.get_channel(new_channel).send("Pick one", view=CancelView())
-
-        # a button nobody handles: answer it by hand to check Discord's rules
-        ignored = await fake.button_press(custom_id="nobody", message_id=posted.id, channel_id=new_channel)
-        other = await fake.button_press(custom_id="nobody", message_id=posted.id, channel_id=new_channel)
-        url = f"{fake.api_url}/interactions/{ignored['id']}/{ignored['token']}/callback"
-        hook = f"{fake.api_url}/webhooks/{fake.application_id}/{ignored['token']}"
-        async with aiohttp.ClientSession() as http:
-            async with http.post(f"{hook}?wait=true", json={"content": "early"}) as resp:
-                assert resp.status == 404 and (await resp.json())["code"] == 10015
-            async with http.post(url, json={"type": 5}) as resp:  # no ?with_response: 204
-                assert resp.status == 204 and fake.bot_messages(new_channel)[-1]["flags"] & FLAG_LOADING
-            async with http.post(url, json={"type": 4, "data": {"content": "again"}}) as resp:
-                assert resp.status == 400 and (await resp.json())["code"] == 40060
-            other_url = f"{fake.api_url}/interactions/{other['id']}/{other['token']}/callback"
-            async with http.post(other_url, json={"type": 8, "data": {"choices": []}}) as resp:
-                assert resp.status == 400 and (await resp.json())["code"] == 50035  # autocomplete type
-            async with http.post(other_url, json={"type": 7, "data": {"content": "x"}}) as resp:
-                assert resp.status == 400 and "does not emulate" in (await resp.json())["message"]
-            async with http.post(f"{hook}?wait=true", json={"content": "later"}) as resp:
-                body = await resp.json()  # the first follow-up replaces the "thinking" message
-                assert resp.status == 200 and body["content"] == "later" and not body["flags"] & FLAG_LOADING
-            async with http.post(f"{hook}?wait=true", json={"content": "more"}) as resp:
-                more = await resp.json()
-                assert resp.status == 200 and more["id"] != body["id"]
-            async with http.patch(f"{hook}/messages/{more['id']}", json={"content": "more!"}) as resp:
-                assert resp.status == 200 and (await resp.json())["content"] == "more!"
-            async with http.patch(f"{hook}/messages/{posted.id}", json={"content": "x"}) as resp:
-                assert resp.status == 404 and (await resp.json())["code"] == 10008  # not this interaction's
-            fake.expire_interaction_tokens(int(ignored["id"]))
-            async with http.patch(f"{hook}/messages/@original", json={"content": "x"}) as resp:
-                assert resp.status == 401 and await resp.json() == {"message": "Invalid Webhook Token", "code": 50027}
-            fake.expire_interaction_tokens()
-            async with http.post(other_url, json={"type": 5}) as resp:
-                assert resp.status == 404 and (await resp.json())["code"] == 10062
-        kinds = [e["kind"] for e in fake.interaction_responses[int(ignored["id"])]]
-        assert kinds == ["callback", "followup", "followup", "edit"]
-        assert [m["content"] for m in fake.bot_messages(new_channel)] == ["Pick one", "later", "more!"]

@@ -18,6 +18,7 @@ limits, rate-limit headers and armed failures.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import mimetypes
@@ -49,7 +50,9 @@ class DiscordHttp(DiscordWebhooks):
     rate_limit_window_s = 1.0
     """The rate-limit window in seconds."""
 
-    def _routes(self) -> list[Route]:
+    @functools.cached_property
+    def _route_table(self) -> list[Route]:
+        """The routes nemobot's client calls; anything else is a 404 (or 405 for a known path)."""
         table: list[tuple[str, str, Handler, bool]] = [
             ("GET", "/users/@me", self._r_me, True),
             ("GET", "/oauth2/applications/@me", self._r_application, True),

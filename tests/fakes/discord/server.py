@@ -44,7 +44,6 @@ builders are in :mod:`~tests.fakes.discord.payloads` and
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -92,12 +91,6 @@ class FakeDiscord(DiscordHttp):
         heartbeats: Op 1 heartbeats received.
         resumes: Successful RESUMEs.
     """
-
-    def __init__(
-        self, *, bot_id: int = 900000000000000001, bot_name: str = "nemobot", files_dir: Path | None = None
-    ) -> None:
-        super().__init__(bot_id=bot_id, bot_name=bot_name, files_dir=files_dir)
-        self._route_table = self._routes()
 
     @property
     def api_url(self) -> str:

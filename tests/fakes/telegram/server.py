@@ -31,10 +31,10 @@ The class is built in layers, one module per concern, each a subclass of the one
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -114,18 +114,10 @@ class FakeTelegram(TelegramCommands):
 
     max_body_bytes = 64 * MB
 
-    def __init__(
-        self,
-        token: str = "123456:TEST-token",
-        *,
-        bot_username: str = "nemo_test_bot",
-        local_mode: bool = False,
-        files_dir: Path | None = None,
-    ) -> None:
-        super().__init__(token, bot_username=bot_username, local_mode=local_mode, files_dir=files_dir)
-        self._handlers: dict[str, tuple[str, Handler]] = {
-            name.lower(): (name, getattr(self, f"_m_{name}")) for name in METHODS
-        }
+    @functools.cached_property
+    def _handlers(self) -> dict[str, tuple[str, Handler]]:
+        """``lower-case method name -> (Telegram's spelling, handler)``."""
+        return {name.lower(): (name, getattr(self, f"_m_{name}")) for name in METHODS}
 
     # ------------------------------------------------------------------ lifecycle
 
