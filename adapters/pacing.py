@@ -3,7 +3,8 @@
 Platforms limit how often a message may be edited (Telegram: about 20 edits per minute per
 chat; Discord: 5 edits per 5 s per channel). :class:`EditPacer` keeps at most one edit per
 chat per interval, lets the newest text of a message replace a queued one, never blocks the
-caller for progress edits, and makes final edits wait until they are applied.
+caller for progress edits, and makes final edits wait until they are applied. A chat's lane
+lives only while it has edits to pace.
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ class EditPacer:
         self.interval_for = interval_for
         self.clock = clock
         self._lanes: dict[int | str, _Lane] = {}
+
+    def __len__(self) -> int:
+        """Chats with edits being paced."""
+        return len(self._lanes)
 
     async def edit(
         self, chat_id: int | str, message_id: int | str, do_edit: Callable[[], Awaitable[object]], *, final: bool
@@ -81,6 +86,11 @@ class EditPacer:
                     if not w.done():
                         w.set_result(None)
             lane.last = self.clock()
+            if not lane.pending:
+                # keep the lane only as long as it paces anything: then an idle chat costs nothing
+                await asyncio.sleep(self.interval_for(chat_id))
+        if self._lanes.get(chat_id) is lane:
+            del self._lanes[chat_id]
 
     async def close(self) -> None:
         """Cancel queued edits."""

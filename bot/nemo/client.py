@@ -20,16 +20,7 @@ from bot.nemo.agent import run_agent
 from bot.nemo.auth import MemoryTokenStore, StoredToken, TokenManager, TokenStore
 from bot.nemo.errors import NemoError, NemoServerError
 from bot.nemo.events import AgentEvent
-from bot.nemo.models import (
-    Attribution,
-    Credits,
-    RenderOutcome,
-    RenderState,
-    RenderStatus,
-    SessionInfo,
-    SessionState,
-    UploadedFile,
-)
+from bot.nemo.models import Attribution, Credits, RenderOutcome, RenderStatus, SessionInfo, SessionState, UploadedFile
 from bot.nemo.renders import DEFAULT_POLL, DOWNLOAD_ATTEMPTS, PollPolicy, ProgressCallback, Renders, new_render_id
 from bot.nemo.retry import RetryPolicy
 from bot.nemo.transport import Transport, data_of
@@ -98,8 +89,6 @@ class NemoClient:
         """Timeout of one non-streaming call (s)."""
         return self._transport.http_timeout_s
 
-    # ------------------------------------------------------------------ lifecycle
-
     async def close(self) -> None:
         """Close the HTTP session. Idempotent; later calls raise ``NemoConnectionError``."""
         await self._transport.close()
@@ -109,8 +98,6 @@ class NemoClient:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
-
-    # ------------------------------------------------------------------ auth
 
     @property
     def user_id(self) -> str | None:
@@ -125,8 +112,6 @@ class NemoClient:
     async def _token(self) -> str:
         """The current bearer token (for tools and tests; never log it)."""
         return await self._tokens.token()
-
-    # ------------------------------------------------------------------ sessions, credits, state
 
     async def create_session(self, language: str = "en", *, attribution: Attribution | None = None) -> SessionInfo:
         """Create a project session (endpoint 2). A POST: retried only after 429 or an auth failure.
@@ -193,8 +178,6 @@ class NemoClient:
         body = await self._call("GET", f"/api/state/nemo_agent/me/{session_id}/latest", attribution=attribution)
         return SessionState.model_validate(data_of(body))
 
-    # ------------------------------------------------------------------ uploads
-
     async def upload_files(
         self, session_id: str, files: Sequence[UploadSource], *, attribution: Attribution | None = None
     ) -> list[UploadedFile]:
@@ -228,8 +211,6 @@ class NemoClient:
             NemoUnsupportedFile: Code 4001. NemoFileTooLarge: Code 4002. NemoError: others.
         """
         return await self._uploads.urls(session_id, urls, attribution=attribution)
-
-    # ------------------------------------------------------------------ the agent
 
     def run(
         self,
@@ -271,8 +252,6 @@ class NemoClient:
             idle_timeout_s=idle_timeout_s,
             hard_timeout_s=hard_timeout_s,
         )
-
-    # ------------------------------------------------------------------ renders
 
     async def submit_render(
         self,
@@ -419,4 +398,4 @@ class NemoClient:
 
 
 __all__ = ["MemoryTokenStore", "NemoClient", "NemoError", "PollPolicy", "ProgressCallback", "RenderOutcome"]
-__all__ += ["RenderState", "RenderStatus", "RetryPolicy", "StoredToken", "TokenStore", "UploadSource", "new_render_id"]
+__all__ += ["RenderStatus", "RetryPolicy", "StoredToken", "TokenStore", "UploadSource", "new_render_id"]

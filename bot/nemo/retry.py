@@ -66,7 +66,8 @@ class RetryPolicy:
         backoff_s: First back-off after a transient failure (s), doubled each time.
         backoff_max_s: Longest back-off (s).
         rate_limit_wait_s: Wait after HTTP 429 without ``Retry-After`` (s; section 7: 30).
-        max_retry_after_s: Longest ``Retry-After`` honoured (s); longer ones raise at once.
+        max_retry_after_s: Longest ``Retry-After`` honoured (s); a longer one is raised at
+            once (``rate_limit_wait_s`` itself is never capped).
         rate_limit_retries: Retries after HTTP 429 (section 7: once).
         auth_retries: Retries after an auth failure, each with a fresh token (section 7: once).
         sleep: The sleep used between attempts (seconds); tests inject a recorder.
@@ -122,8 +123,12 @@ class _Rules:
         kind = self._kind(exc)
         if kind is None or self.used[kind] >= self.budget[kind]:
             return False
-        if isinstance(exc, NemoRateLimited) and self._rate_wait(exc) > self.policy.max_retry_after_s:
-            return False
+        if (
+            isinstance(exc, NemoRateLimited)
+            and exc.retry_after is not None
+            and exc.retry_after > self.policy.max_retry_after_s
+        ):
+            return False  # the server asks for longer than a chat user should wait in silence
         self.used[kind] += 1
         return True
 

@@ -397,3 +397,10 @@ def test_is_transient():
     assert not is_transient(E.NemoBadRequest("x", status=409))
     assert not is_transient(E.NemoRateLimited("x", status=429))
     assert not is_transient(ValueError())
+
+
+async def test_configured_rate_limit_wait_is_not_capped(api, sleeps):
+    api.script[CREDITS] = [(429, {}), CREDITS_OK]
+    async with NemoClient(api.url, retry_policy=RetryPolicy(sleep=sleeps, rate_limit_wait_s=300)) as c:
+        await c.credits()
+    assert sleeps.waits == [300]

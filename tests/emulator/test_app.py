@@ -1,4 +1,4 @@
-"""HTTP tests of the NemoVideo emulator (emulator/app.py) against the contract."""
+"""HTTP tests of the NemoVideo emulator (emulator/app.py and emulator/routes/) against the contract."""
 
 from __future__ import annotations
 

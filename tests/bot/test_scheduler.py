@@ -1,0 +1,95 @@
+"""bot.scheduler and bot.conversations.KeyedLocks: order, queue, /cancel, nothing kept when idle."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.boundary import ConversationKey, IncomingMessage
+from bot.conversations import KeyedLocks
+from bot.scheduler import ConversationScheduler
+from tests.recording import RecordingChannel
+
+KEY = ConversationKey(platform="console", chat_id="s1")
+
+
+def msg(text: str) -> IncomingMessage:
+    return IncomingMessage(conversation=KEY, sender="u", text=text)
+
+
+async def test_work_runs_in_order_the_queue_is_reported_and_nothing_is_kept():
+    saved: list[list[str]] = []
+
+    async def on_queue(key: str, messages: list[IncomingMessage]) -> None:
+        saved.append([m.text for m in messages])
+
+    scheduler = ConversationScheduler(on_queue)
+    done: list[str] = []
+    gate = asyncio.Event()
+
+    def work(name: str, wait: bool = False):
+        async def run() -> None:
+            if wait:
+                await gate.wait()
+            done.append(name)
+
+        return run
+
+    channel = RecordingChannel()
+    first = asyncio.create_task(scheduler.submit("k", msg("a"), channel, work("a", wait=True)))
+    await asyncio.sleep(0)
+    assert scheduler.is_busy("k")
+    assert await scheduler.submit("k", msg("b"), channel, work("b")) is False  # queued, returns at once
+    scheduler.submit_background("k", "resume", work("resumed"))
+    assert await scheduler.submit("k", msg("c"), channel, work("c")) is False
+    assert saved == [["b"], ["b", "c"]]
+    gate.set()
+    assert await first is True
+    assert done == ["a", "b", "resumed", "c"]
+    assert saved[-1] == []  # the persisted queue emptied as it drained
+    assert not scheduler.is_busy("k") and scheduler.active() == []
+
+
+async def test_cancel_stops_the_current_work_and_drops_queued_messages_only():
+    async def on_queue(key: str, messages: list[IncomingMessage]) -> None:
+        pass
+
+    scheduler = ConversationScheduler(on_queue)
+    started = asyncio.Event()
+    done: list[str] = []
+
+    async def slow() -> None:
+        started.set()
+        await asyncio.sleep(30)
+        done.append("slow")
+
+    async def quick() -> None:
+        done.append("quick")
+
+    async def resumed() -> None:
+        done.append("resumed")
+
+    channel = RecordingChannel()
+    assert await scheduler.cancel("k") is None  # nothing running
+    first = asyncio.create_task(scheduler.submit("k", msg("a"), channel, slow))
+    await started.wait()
+    await scheduler.submit("k", msg("b"), channel, quick)
+    scheduler.submit_background("k", "resume", resumed)
+    assert await scheduler.cancel("k") == 1
+    await first
+    assert done == ["resumed"]  # the cancelled work did not finish; queued messages were dropped
+    assert scheduler.active() == []
+
+
+async def test_keyed_locks_exist_only_while_held_or_awaited():
+    locks = KeyedLocks()
+    order: list[str] = []
+
+    async def hold(name: str) -> None:
+        async with locks.hold("k"):
+            order.append(f"{name}+")
+            await asyncio.sleep(0.01)
+            order.append(f"{name}-")
+
+    await asyncio.gather(hold("a"), hold("b"))
+    assert order == ["a+", "a-", "b+", "b-"]  # one at a time
+    assert len(locks) == 0
