@@ -17,13 +17,12 @@ from typing import TYPE_CHECKING, Any, Literal
 import discord
 import yarl
 from discord import app_commands
-from discord.app_commands import locale_str
 
 from adapters.discord.channel import DEFAULT_UPLOAD_LIMIT, DiscordChannel, InteractionChannel
+from adapters.discord.commands import ControlsView, ZhTranslator, build_commands
 from adapters.discord.converters import (
     PLATFORM,
     command_of_custom_id,
-    custom_id,
     interaction_to_incoming,
     locale_of,
     mentions_bot,
@@ -33,9 +32,7 @@ from adapters.discord.converters import (
 from adapters.downloads import Downloader
 from adapters.pacing import EditPacer
 from bot.boundary import Button, ConversationKey
-from bot.intents import MENU
-from bot.profiles import PROFILES
-from bot.texts import button_label, command_description, lang_of, t
+from bot.texts import lang_of, t
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -45,53 +42,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 THREAD_ARCHIVE_MIN: Literal[1440] = 1440
-
-ZH: dict[str, str] = {
-    t(key): t(key, "zh")
-    for key in (
-        "discord.command.edit",
-        "discord.option.edit.prompt",
-        "discord.option.edit.clip",
-        "discord.option.skill.name",
-        *("command." + name for name in MENU),
-    )
-}
-"""English description -> Chinese, for the translator (texts from :mod:`bot.texts`)."""
-
-
-class ZhTranslator(app_commands.Translator):
-    """Chinese descriptions for the slash commands (``zh-CN`` and ``zh-TW``)."""
-
-    async def translate(
-        self, string: locale_str, locale: discord.Locale, context: app_commands.TranslationContextTypes
-    ) -> str | None:
-        if locale in (discord.Locale.chinese, discord.Locale.taiwan_chinese):
-            return ZH.get(string.message)
-        return None
-
-
-class ControlsView(discord.ui.View):
-    """The quick-action buttons. Fixed custom ids and no timeout make it persistent: the
-    view registered at start answers presses on messages sent before a restart."""
-
-    def __init__(self, adapter: DiscordAdapter, buttons: tuple[Button, ...], lang: str = "en") -> None:
-        super().__init__(timeout=None)
-        for button in buttons:
-            item: discord.ui.Button[ControlsView] = discord.ui.Button(
-                label=button_label(button.value, lang),
-                emoji=button.emoji,
-                custom_id=custom_id(button),
-                style=discord.ButtonStyle.primary if button is Button.EXPORT else discord.ButtonStyle.secondary,
-            )
-            item.callback = self._make_callback(adapter, button)  # type: ignore[method-assign,assignment]
-            self.add_item(item)
-
-    @staticmethod
-    def _make_callback(adapter: DiscordAdapter, button: Button) -> Callable[[discord.Interaction], Any]:
-        async def callback(interaction: discord.Interaction) -> None:
-            await adapter.on_button(interaction, custom_id(button))
-
-        return callback
 
 
 class NemoDiscordClient(discord.Client):
@@ -113,33 +63,6 @@ class NemoDiscordClient(discord.Client):
 
     async def on_message(self, message: discord.Message) -> None:
         await self.adapter.on_message(message)
-
-
-def build_commands(adapter: DiscordAdapter) -> list[app_commands.Command[Any, Any, Any]]:
-    """The slash commands: ``/edit /export /status /credits /new /skill /link /cancel /help``."""
-
-    @app_commands.command(name="edit", description=locale_str(t("discord.command.edit")))
-    @app_commands.describe(
-        prompt=locale_str(t("discord.option.edit.prompt")),
-        clip=locale_str(t("discord.option.edit.clip")),
-    )
-    async def edit(interaction: discord.Interaction, prompt: str, clip: discord.Attachment | None = None) -> None:
-        await adapter.on_slash(interaction, prompt, [clip] if clip else [])
-
-    @app_commands.command(name="skill", description=locale_str(t("command.skill")))
-    @app_commands.describe(name=locale_str(t("discord.option.skill.name")))
-    @app_commands.choices(name=[app_commands.Choice(name=p, value=p) for p in PROFILES])
-    async def skill(interaction: discord.Interaction, name: app_commands.Choice[str]) -> None:
-        await adapter.on_slash(interaction, f"/skill {name.value}")
-
-    def simple(name: str, description: str) -> app_commands.Command[Any, Any, Any]:
-        async def callback(interaction: discord.Interaction) -> None:
-            await adapter.on_slash(interaction, f"/{name}")
-
-        return app_commands.Command(name=name, description=locale_str(description), callback=callback)
-
-    by_name: dict[str, app_commands.Command[Any, Any, Any]] = {"skill": skill}
-    return [edit] + [by_name.get(name) or simple(name, command_description(name)) for name in MENU]
 
 
 def apply_endpoints(settings: Settings) -> None:

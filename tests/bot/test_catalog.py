@@ -18,7 +18,7 @@ import pytest
 from babel.messages.mofile import write_mo
 from discord.app_commands import locale_str
 
-from adapters.discord.runner import ZH, ZhTranslator, build_commands
+from adapters.discord.commands import ZH, ControlsView, ZhTranslator, build_commands
 from adapters.telegram import converters as tg_converters
 from bot import catalog, texts
 from bot.boundary import Button
@@ -291,7 +291,6 @@ def test_a_profile_without_catalog_texts_uses_its_own():
 
 
 def test_button_labels_come_from_the_catalog():
-    from adapters.discord.runner import ControlsView
 
     for lang in LANGS:
         markup = tg_converters.keyboard(tuple(Button), lang)
