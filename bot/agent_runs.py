@@ -21,7 +21,7 @@ from bot.nemo import timeline
 from bot.nemo.client import NemoClient
 from bot.nemo.errors import NemoError, NemoSessionNotFound, NemoStreamDropped, NemoTimeoutError
 from bot.nemo.events import AgentError, StateChanged, TextAnswer, ToolCall
-from bot.progress import ProgressMessage, stage_for_tool
+from bot.progress import ProgressMessage, progress_for, stage_for_tool
 from bot.scheduler import ConversationScheduler
 from bot.settings import Settings
 from bot.texts import fmt_elapsed, t
@@ -71,12 +71,7 @@ class AgentRuns:
 
     def progress(self, turn: Turn) -> ProgressMessage:
         """A paced progress message for ``turn``'s channel."""
-        return ProgressMessage(
-            turn.channel,
-            turn.lang,
-            edit_interval_s=self.settings.progress_edit_interval_s,
-            heartbeat_interval_s=self.settings.heartbeat_interval_s,
-        )
+        return progress_for(turn.channel, turn.lang, self.settings)
 
     async def run(self, turn: Turn, text: str) -> None:
         """Send ``text`` to the agent and answer.

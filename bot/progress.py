@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 
 from bot.boundary import ChannelError, Reply, ReplyChannel, SentRef
+from bot.settings import Settings
 from bot.texts import fmt_elapsed, t
 
 log = logging.getLogger(__name__)
@@ -169,3 +170,13 @@ class ProgressMessage:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
             self._ticker = None
+
+
+def progress_for(channel: ReplyChannel, lang: str, settings: Settings) -> ProgressMessage:
+    """A progress message paced by the settings (``PROGRESS_EDIT_INTERVAL_S``, ``HEARTBEAT_INTERVAL_S``)."""
+    return ProgressMessage(
+        channel,
+        lang,
+        edit_interval_s=settings.progress_edit_interval_s,
+        heartbeat_interval_s=settings.heartbeat_interval_s,
+    )

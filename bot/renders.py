@@ -23,7 +23,7 @@ from bot.nemo import timeline
 from bot.nemo.client import NemoClient, PollPolicy
 from bot.nemo.errors import NemoBadRequest, NemoError, NemoRenderFailed, NemoTimeoutError
 from bot.nemo.models import RenderOutcome, RenderState, RenderStatus
-from bot.progress import ProgressMessage
+from bot.progress import ProgressMessage, progress_for
 from bot.settings import Settings
 from bot.texts import fmt_elapsed, fmt_size, t
 from bot.turn import Turn, say
@@ -72,12 +72,7 @@ class RenderTracker:
 
     def progress(self, turn: Turn) -> ProgressMessage:
         """A paced progress message for ``turn``'s channel."""
-        return ProgressMessage(
-            turn.channel,
-            turn.lang,
-            edit_interval_s=self.settings.progress_edit_interval_s,
-            heartbeat_interval_s=self.settings.heartbeat_interval_s,
-        )
+        return progress_for(turn.channel, turn.lang, self.settings)
 
     # ------------------------------------------------------------------ export
 

@@ -197,11 +197,6 @@ class Settings(BaseSettings):
         return value
 
     @property
-    def sqlite_path(self) -> Path:
-        """The SQLite file of ``database_url`` (``sqlite:///x.db`` -> ``x.db``)."""
-        return Path(self.database_url.removeprefix("sqlite:///").removeprefix("sqlite://"))
-
-    @property
     def max_upload_bytes(self) -> int:
         """``max_upload_mb`` in bytes (1 MB = 1024 * 1024 bytes)."""
         return self.max_upload_mb * 1024 * 1024

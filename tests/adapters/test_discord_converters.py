@@ -16,7 +16,7 @@ from adapters.discord.converters import (
     thread_name,
 )
 from bot.boundary import Button
-from tests.fakes.discord_api import (
+from tests.fakes.discord import (
     attachment_payload,
     command_data,
     dm_channel_payload,

@@ -16,7 +16,7 @@ from adapters.discord.runner import apply_endpoints
 from bot.adapter import running
 from bot.app import open_runtime
 from tests.conftest import BIKES, BUNNY, fast_settings
-from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.discord import FakeDiscord
 
 GUILD, CHANNEL, OTHER_CHANNEL = 700000000000000001, 700000000000000011, 700000000000000012
 LEADERBOARD = "add a ranked leaderboard overlay showing the top performers"
@@ -238,7 +238,7 @@ async def test_nemobot_run_starts_discord_and_telegram_together(emulator, dc, tm
     import signal
     import sys
 
-    from tests.fakes.telegram_api import FakeTelegram
+    from tests.fakes.telegram import FakeTelegram
 
     async with FakeTelegram(files_dir=tmp_path / "tg") as tg:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("NEMO_", "TELEGRAM_", "DISCORD_"))}

@@ -11,7 +11,7 @@ from telegram import Bot
 from adapters.pacing import EditPacer
 from adapters.telegram.channel import TelegramChannel
 from bot.boundary import Button, ChannelError, Reply, SentRef
-from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram import FakeTelegram
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from adapters.telegram import TelegramAdapter
 from bot.adapter import running
 from bot.app import open_runtime
 from tests.conftest import BIKES, BUNNY, fast_settings
-from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram import FakeTelegram
 
 LEADERBOARD = "add a ranked leaderboard overlay showing the top performers"
 MB = 1024 * 1024

@@ -14,7 +14,7 @@ def test_defaults(monkeypatch, tmp_path):
     assert s.nemo_api_url == "https://mega-api-prod.nemovideo.ai"
     assert s.heartbeat_interval_s == 120
     assert s.nemo_token is None
-    assert s.sqlite_path.name == "nemobot.db"
+    assert s.database_url == "sqlite:///nemobot.db"
     assert s.max_upload_bytes == 500 * 1024 * 1024
 
 

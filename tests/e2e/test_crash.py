@@ -15,19 +15,17 @@ from pathlib import Path
 import pytest
 
 from emulator.media import make_sample_clip
-from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram import FakeTelegram
 
 CONVERSATIONS = 20
 pytestmark = pytest.mark.e2e
 
 
-def bot_env(emulator, tg, db: Path) -> dict[str, str]:
+def base_env(emulator, db: Path) -> dict[str, str]:
+    """``nemobot run``'s environment against the emulator: quick polls, no platform yet."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEMO_", "TELEGRAM_", "DISCORD_"))}
     env.update(
         NEMO_API_URL=emulator.url,
-        TELEGRAM_TOKEN=tg.token,
-        TELEGRAM_API_URL=tg.url,
-        TELEGRAM_EDIT_INTERVAL_S="0.2",
         DATABASE_URL=f"sqlite:///{db}",
         PROGRESS_EDIT_INTERVAL_S="0.2",
         RENDER_POLL_INITIAL_S="0.2",
@@ -35,6 +33,12 @@ def bot_env(emulator, tg, db: Path) -> dict[str, str]:
         LOG_LEVEL="INFO",
         PYTHONWARNINGS="error,ignore:'audioop' is deprecated:DeprecationWarning",
     )
+    return env
+
+
+def bot_env(emulator, tg, db: Path) -> dict[str, str]:
+    env = base_env(emulator, db)
+    env.update(TELEGRAM_TOKEN=tg.token, TELEGRAM_API_URL=tg.url, TELEGRAM_EDIT_INTERVAL_S="0.2")
     return env
 
 

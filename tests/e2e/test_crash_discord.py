@@ -10,14 +10,13 @@ original response: after the restart only a plain channel can reach it.
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 
 import pytest
 
 from emulator.media import make_sample_clip
-from tests.e2e.test_crash import start_bot, stop_bot
-from tests.fakes.discord_api import FakeDiscord
+from tests.e2e.test_crash import base_env, start_bot, stop_bot
+from tests.fakes.discord import FakeDiscord
 
 pytestmark = pytest.mark.e2e
 
@@ -28,20 +27,13 @@ TOKEN = "MTIz.crash-discord.token"
 
 
 def bot_env(emulator, dc, db: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEMO_", "TELEGRAM_", "DISCORD_"))}
+    env = base_env(emulator, db)
     env.update(
-        NEMO_API_URL=emulator.url,
         DISCORD_TOKEN=TOKEN,
         DISCORD_API_URL=dc.url,
         DISCORD_GATEWAY_URL=dc.ws_url,
         DISCORD_GUILD_IDS=str(GUILD),
         DISCORD_EDIT_INTERVAL_S="0.2",
-        DATABASE_URL=f"sqlite:///{db}",
-        PROGRESS_EDIT_INTERVAL_S="0.2",
-        RENDER_POLL_INITIAL_S="0.2",
-        RENDER_POLL_MAX_S="0.5",
-        LOG_LEVEL="INFO",
-        PYTHONWARNINGS="error,ignore:'audioop' is deprecated:DeprecationWarning",
     )
     return env
 

@@ -27,8 +27,8 @@ from bot.adapter import running
 from bot.app import open_runtime
 from emulator.media import make_sample_clip
 from tests.conftest import fast_settings
-from tests.fakes.discord_api import FakeDiscord
-from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.discord import FakeDiscord
+from tests.fakes.telegram import FakeTelegram
 
 pytestmark = pytest.mark.e2e
 PER_PLATFORM = 100

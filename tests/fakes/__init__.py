@@ -6,5 +6,5 @@ libraries talk to.
 * :mod:`tests.fakes.telegram`: the Telegram Bot API, for python-telegram-bot.
 * :mod:`tests.fakes.discord`: Discord's REST API, gateway and attachment CDN, for discord.py.
 
-Tests import them as ``tests.fakes.telegram_api`` and ``tests.fakes.discord_api``.
+Tests import them as ``tests.fakes.telegram`` and ``tests.fakes.discord``.
 """

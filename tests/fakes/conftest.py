@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.discord import FakeDiscord
 from tests.fakes.discord_client import ANA, CH0, CH2, CH2B, CH3, GUILD0, GUILD2, GUILD3
 
 

@@ -18,7 +18,7 @@ with warnings.catch_warnings():
     import discord
     from discord import app_commands
 
-from tests.fakes.discord_api import FakeDiscord, patched_discord
+from tests.fakes.discord import FakeDiscord, patched_discord
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 BIKES = FIXTURES / "bikes.mp4"

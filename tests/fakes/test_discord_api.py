@@ -9,7 +9,7 @@ import aiohttp
 import discord
 import pytest
 
-from tests.fakes.discord_api import (
+from tests.fakes.discord import (
     BOT_PERMISSIONS,
     FakeDiscord,
     MiB,

@@ -6,7 +6,7 @@ import aiohttp
 import discord
 import pytest
 
-from tests.fakes.discord_api import (
+from tests.fakes.discord import (
     FLAG_LOADING,
     FakeDiscord,
     MiB,

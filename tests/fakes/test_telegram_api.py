@@ -20,7 +20,7 @@ from telegram import (
 from telegram.error import BadRequest, Conflict, EndPointNotFound, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
-from tests.fakes.telegram_api import MB, FakeTelegram
+from tests.fakes.telegram import MB, FakeTelegram
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 BIKES = FIXTURES / "bikes.mp4"
