@@ -13,12 +13,12 @@ import asyncio
 import logging
 from typing import Any
 
+from bot.access import AccessPolicy, RunSlots
 from bot.boundary import Button
 from bot.conversations import Conversations
 from bot.errors import AgentFailed, AgentTimedOut
 from bot.gui import translate
 from bot.nemo import timeline
-from bot.nemo.client import NemoClient
 from bot.nemo.errors import NemoError, NemoSessionNotFound, NemoStreamDropped, NemoTimeoutError
 from bot.nemo.events import AgentError, StateChanged, TextAnswer, ToolCall
 from bot.progress import ProgressMessage, progress_for, stage_for_tool
@@ -55,18 +55,25 @@ class AgentRuns:
     """Runs agent requests for the engine.
 
     Args:
-        client: The NemoVideo client.
         conversations: Sessions and the run marker.
         scheduler: Tells a ``/cancel`` from a shutdown.
+        access: The daily run quota.
+        slots: The global cap on runs in flight.
         settings: Timeouts and progress pacing.
     """
 
     def __init__(
-        self, client: NemoClient, conversations: Conversations, scheduler: ConversationScheduler, settings: Settings
+        self,
+        conversations: Conversations,
+        scheduler: ConversationScheduler,
+        access: AccessPolicy,
+        slots: RunSlots,
+        settings: Settings,
     ) -> None:
-        self.client = client
         self.conversations = conversations
         self.scheduler = scheduler
+        self.access = access
+        self.slots = slots
         self.settings = settings
 
     def progress(self, turn: Turn) -> ProgressMessage:
@@ -86,10 +93,23 @@ class AgentRuns:
         if len(text) > limit:
             await say(turn.channel, t("too_long", turn.lang, n=len(text), limit=limit))
             return
+        if turn.person is not None:
+            refusal = await self.access.charge(turn.msg, turn.person, "runs")
+            if refusal is not None:
+                await say(turn.channel, refusal.text or "")
+                return
+
+        async def told_to_wait(place: int) -> None:
+            await say(turn.channel, t("run_waiting", turn.lang, place=place))
+
+        async with self.slots.hold(told_to_wait):
+            await self._run(turn, text)
+
+    async def _run(self, turn: Turn, text: str) -> None:
         await self.conversations.ensure_session(turn)
         sid = turn.conv.session_id
         assert sid is not None
-        before = (await self.client.state(sid, attribution=turn.attribution)).draft
+        before = (await turn.client.state(sid, attribution=turn.attribution)).draft
         progress = self.progress(turn)
         await progress.start()
         marker = {"text": text[:300], "before": before, "ref": progress.ref.id if progress.ref else None}
@@ -112,7 +132,7 @@ class AgentRuns:
         error: AgentError | None = None
         changed = False
         try:
-            async for event in self.client.run(
+            async for event in turn.client.run(
                 sid,
                 text,
                 attribution=turn.attribution,
@@ -165,7 +185,7 @@ class AgentRuns:
                 parts.append(tr.text)
         after: dict[str, Any] | None = None
         if not parts or "timeline" in actions:
-            after = (await self.client.state(sid, attribution=turn.attribution)).draft
+            after = (await turn.client.state(sid, attribution=turn.attribution)).draft
         if not parts:
             changes = timeline.diff(before, after)
             parts.append(
@@ -174,7 +194,7 @@ class AgentRuns:
         if "timeline" in actions and after is not None:
             parts.append(timeline.summarize(after))
         if "credits" in actions:
-            parts.append(credits_line(await self.client.credits(attribution=turn.attribution), turn.lang))
+            parts.append(credits_line(await turn.client.credits(attribution=turn.attribution), turn.lang))
         if "edit" in actions:
             parts.append(t("hint_edit", turn.lang))
         if "export" in actions or "click" in actions:
@@ -191,7 +211,7 @@ class AgentRuns:
         await asyncio.sleep(s.drop_first_check_s)
         while True:
             try:
-                draft = (await self.client.state(sid, attribution=turn.attribution)).draft
+                draft = (await turn.client.state(sid, attribution=turn.attribution)).draft
             except NemoError as exc:
                 log.warning("state read after a dropped stream failed: %r", exc)
                 draft = last if last is not None else before

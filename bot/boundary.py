@@ -21,27 +21,39 @@ class ConversationKey:
         platform: ``telegram``, ``discord`` or ``console``.
         chat_id: The platform's chat (Discord: ``guild/channel``; DMs ``dm/<channel>``).
         thread_id: Forum topic / thread id, or ``None``.
+        user_id: Set for one user's own project in a shared chat (``GROUP_PROJECTS=per_user``).
     """
 
     platform: str
     chat_id: str
     thread_id: str | None = None
+    user_id: str | None = None
 
     def __str__(self) -> str:
         base = f"{self.platform}:{self.chat_id}"
-        return f"{base}/{self.thread_id}" if self.thread_id else base
+        if self.thread_id:
+            base = f"{base}/{self.thread_id}"
+        return f"{base}~{self.user_id}" if self.user_id else base
+
+    def for_user(self, user_id: str) -> ConversationKey:
+        """This chat's conversation of one user (a personal project in a group chat)."""
+        return ConversationKey(platform=self.platform, chat_id=self.chat_id, thread_id=self.thread_id, user_id=user_id)
 
     @classmethod
     def parse(cls, text: str) -> ConversationKey:
         """The key whose string form is ``text`` (the inverse of ``str(key)``).
 
         ``telegram:-100123/42`` -> chat ``-100123``, thread ``42``;
-        ``discord:1/2/3`` -> chat ``1/2``, thread ``3``; ``discord:dm/5`` -> chat ``dm/5``.
+        ``discord:1/2/3`` -> chat ``1/2``, thread ``3``; ``discord:dm/5`` -> chat ``dm/5``;
+        ``telegram:-100123~77`` -> user ``77``'s own project in that group.
 
         Raises:
             ValueError: ``text`` is not a conversation key.
         """
         platform, sep, rest = text.partition(":")
+        rest, tilde, user = rest.partition("~")
+        if tilde and not user:
+            raise ValueError(f"not a conversation key: {text[:80]!r}")
         parts = rest.split("/")
         if not sep or not platform or not rest or any(not p for p in parts):
             raise ValueError(f"not a conversation key: {text[:80]!r}")
@@ -49,7 +61,9 @@ class ConversationKey:
         if len(parts) < width or len(parts) > width + 1:
             raise ValueError(f"not a {platform} conversation key: {text[:80]!r}")
         chat, thread = parts[:width], parts[width:]
-        return cls(platform=platform, chat_id="/".join(chat), thread_id=thread[0] if thread else None)
+        return cls(
+            platform=platform, chat_id="/".join(chat), thread_id=thread[0] if thread else None, user_id=user or None
+        )
 
 
 CHAT_ID_SEGMENTS: dict[str, int] = {"discord": 2}
@@ -83,6 +97,20 @@ class Attachment:
     public_url: str | None = None
 
 
+class Scope(enum.StrEnum):
+    """Where a message was sent, which decides whose project it reaches.
+
+    ``private``: a DM, the sender's own project. ``group``: a chat many people share (a
+    Telegram group or topic, a Discord channel): each person has their own project there
+    unless ``GROUP_PROJECTS=shared``. ``thread``: a Discord thread the bot opened for one
+    person's project: only its owner (and admins) may act in it.
+    """
+
+    PRIVATE = "private"
+    GROUP = "group"
+    THREAD = "thread"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IncomingMessage:
     """One chat message for the engine.
@@ -94,6 +122,10 @@ class IncomingMessage:
         attachments: Files in the message (several go up together).
         message_id: The platform's message id (for dedupe and replies).
         locale: The sender's language (``en``, ``zh-CN``...), or ``None``.
+        sender_id: The sender's platform user id (``""`` when the platform gives none).
+        scope: Where it was sent: a private chat, a shared chat, or a project thread.
+        space_id: The group or server it was sent in (Telegram chat id, Discord guild id), or
+            ``None`` in private chats.
     """
 
     conversation: ConversationKey
@@ -102,6 +134,14 @@ class IncomingMessage:
     attachments: tuple[Attachment, ...] = ()
     message_id: str = ""
     locale: str | None = None
+    sender_id: str = ""
+    scope: Scope = Scope.PRIVATE
+    space_id: str | None = None
+
+    @property
+    def account(self) -> str:
+        """The sender's platform account, ``telegram:123`` (what people and allowlists are keyed by)."""
+        return f"{self.conversation.platform}:{self.sender_id or self.sender}"
 
 
 class Button(enum.StrEnum):
@@ -220,6 +260,11 @@ class ReplyChannel(Protocol):
 
     async def send_file(self, video: OutgoingVideo, *, caption: str = "") -> SentRef:
         """Post a video file with a caption (within ``limits.max_caption_chars``)."""
+
+    async def send_private(self, reply: Reply) -> SentRef:
+        """Post a message only the sender of the message being answered sees: an ephemeral
+        reply (Discord interactions) or a direct message. Raises :class:`ChannelError` when
+        the platform cannot (the user never opened a private chat with the bot)."""
 
 
 class ChannelError(Exception):

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from bot.access import AccessPolicy
 from bot.agent_runs import AgentRuns, credits_line
 from bot.boundary import Button
 from bot.conversations import Conversations
 from bot.intents import Intent, IntentKind
 from bot.nemo import timeline
-from bot.nemo.client import NemoClient
 from bot.profiles import PROFILES
 from bot.renders import ACTIVE, RenderTracker
 from bot.scheduler import ConversationScheduler
 from bot.texts import FORMATS_LINE, t
-from bot.turn import Turn, say
+from bot.turn import Turn, say, say_private
 from bot.uploads import Uploads, describe_asset
 from store.base import Store
 
@@ -31,32 +31,32 @@ class Commands:
     """What the engine does for each intent.
 
     Args:
-        client: The NemoVideo client.
         store: Render jobs (``/status``, ``/export``).
         conversations: Conversation records.
         scheduler: ``/cancel`` stops the conversation's current work.
         uploads: Attachments.
         agent: Agent runs.
         renders: Exports.
+        access: The daily export quota.
     """
 
     def __init__(
         self,
-        client: NemoClient,
         store: Store,
         conversations: Conversations,
         scheduler: ConversationScheduler,
         uploads: Uploads,
         agent: AgentRuns,
         renders: RenderTracker,
+        access: AccessPolicy,
     ) -> None:
-        self.client = client
         self.store = store
         self.conversations = conversations
         self.scheduler = scheduler
         self.uploads = uploads
         self.agent = agent
         self.renders = renders
+        self.access = access
 
     def table(self) -> dict[IntentKind, Handler]:
         """The dispatch table: every :class:`IntentKind` to its handler."""
@@ -121,14 +121,15 @@ class Commands:
 
     async def credits(self, turn: Turn, intent: Intent) -> None:
         """``/credits``: the balance (contract endpoint 3)."""
-        await say(turn.channel, credits_line(await self.client.credits(attribution=turn.attribution), turn.lang))
+        balance = credits_line(await turn.client.credits(attribution=turn.attribution), turn.lang)
+        await say_private(turn, balance)  # one person's balance: not for the whole group
 
     async def status(self, turn: Turn, intent: Intent) -> None:
         """``/status``: the timeline, the assets and the last render."""
         if turn.conv.session_id is None:
             await say(turn.channel, t("need_session", turn.lang))
             return
-        state = await self.client.state(turn.conv.session_id, attribution=turn.attribution)
+        state = await turn.client.state(turn.conv.session_id, attribution=turn.attribution)
         lines = [t("status_head", turn.lang, summary=timeline.summarize(state.draft))]
         assets = [describe_asset(info) for info in state.video_infos]
         lines.append(
@@ -145,7 +146,7 @@ class Commands:
             await say(turn.channel, t("need_session", turn.lang))
             return
         url = await self.renders.project_link(turn)
-        await say(turn.channel, t("project_link", turn.lang, url=url) if url else t("link_failed", turn.lang))
+        await say_private(turn, t("project_link", turn.lang, url=url) if url else t("link_failed", turn.lang))
 
     async def new(self, turn: Turn, intent: Intent) -> None:
         """``/new``: forget the session; the next clip starts a new project."""
@@ -172,13 +173,18 @@ class Commands:
         if turn.conv.session_id is None:
             await say(turn.channel, t("not_ready", turn.lang, example=turn.example))
             return
-        draft = (await self.client.state(turn.conv.session_id, attribution=turn.attribution)).draft
+        draft = (await turn.client.state(turn.conv.session_id, attribution=turn.attribution)).draft
         if not timeline.is_ready(draft):
             await say(turn.channel, t("not_ready", turn.lang, example=turn.example))
             return
         for job in await self.store.list_renders(conversation_key=turn.conv.key, undelivered=True):
             if job.status in ACTIVE:
                 await say(turn.channel, t("render_busy", turn.lang))
+                return
+        if turn.person is not None:
+            refusal = await self.access.charge(turn.msg, turn.person, "exports")
+            if refusal is not None:
+                await say(turn.channel, refusal.text or "")
                 return
         key = turn.conv.key
         await self.renders.export(turn, draft, cancelled_by_user=lambda: self.scheduler.cancelled_by_user(key))

@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from bot.boundary import IncomingMessage
-from bot.nemo.client import NemoClient
 from bot.settings import Settings
 from bot.texts import session_language
 from bot.turn import Turn
@@ -52,13 +51,11 @@ class Conversations:
     """The engine's access to conversation records.
 
     Args:
-        client: The NemoVideo client (creates sessions).
         store: Where conversations are kept.
         settings: ``default_skill`` for new conversations.
     """
 
-    def __init__(self, client: NemoClient, store: Store, settings: Settings) -> None:
-        self.client = client
+    def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
         self.settings = settings
         self.locks = KeyedLocks()
@@ -67,13 +64,24 @@ class Conversations:
         """The lock of conversation ``key`` (``async with conversations.lock(key):``)."""
         return self.locks.hold(key)
 
-    async def get_or_create(self, msg: IncomingMessage) -> Conversation:
-        """The conversation of ``msg``, created with the default skill on first contact."""
+    async def get_or_create(self, msg: IncomingMessage, *, owner: str | None = None) -> Conversation:
+        """The conversation of ``msg``, created with the default skill on first contact.
+
+        Args:
+            msg: The message.
+            owner: The person who starts it (its owner: see :mod:`bot.access`); an existing
+                conversation without an owner gets this one.
+        """
         key = str(msg.conversation)
         async with self.lock(key):
             conv = await self.store.get_conversation(key)
             if conv is None:
-                conv = Conversation(key=key, skill=self.settings.default_skill, language=session_language(msg.locale))
+                conv = Conversation(
+                    key=key, skill=self.settings.default_skill, language=session_language(msg.locale), owner=owner
+                )
+                await self.store.save_conversation(conv)
+            elif conv.owner is None and owner is not None:
+                conv = conv.with_changes(owner=owner)
                 await self.store.save_conversation(conv)
             return conv
 
@@ -82,7 +90,7 @@ class Conversations:
         async with self.lock(turn.conv.key):
             fresh = await self.store.get_conversation(turn.conv.key) or turn.conv
             if fresh.session_id is None:
-                info = await self.client.create_session(fresh.language, attribution=turn.attribution)
+                info = await turn.client.create_session(fresh.language, attribution=turn.attribution)
                 fresh = fresh.with_changes(session_id=info.session_id, task_id=info.task_id, data={})
                 await self.store.save_conversation(fresh)
                 log.info("conversation %s -> new session %s", fresh.key, info.session_id)

@@ -12,23 +12,27 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+from bot.access import AccessPolicy, RunSlots
+from bot.accounts import AccountCommands
 from bot.agent_runs import AgentRuns
-from bot.boundary import ChannelError, IncomingMessage, ReplyChannel
+from bot.boundary import ChannelError, IncomingMessage, ReplyChannel, Scope
 from bot.commands import Commands
 from bot.conversations import Conversations
 from bot.errors import BotError, error_reply
+from bot.identity import Identities
 from bot.intents import Intent, IntentKind, route
 from bot.nemo.client import NemoClient
-from bot.nemo.errors import NemoError, NemoSessionNotFound
+from bot.nemo.errors import NemoError, NemoOutOfCredits, NemoPaymentRequired, NemoSessionNotFound
 from bot.recovery import ChannelFor, Recovery, queue_items
 from bot.renders import RenderTracker
-from bot.scheduler import ConversationScheduler
+from bot.scheduler import ConversationScheduler, Submitted
 from bot.settings import Settings
 from bot.texts import lang_of, t
-from bot.turn import Turn, say
+from bot.turn import Turn, say, say_private
 from bot.uploads import Uploads
 from store.base import Store, utcnow
 
@@ -45,9 +49,27 @@ IMMEDIATE = frozenset(
         IntentKind.LINK,
         IntentKind.SKILL,
         IntentKind.UNKNOWN_COMMAND,
+        IntentKind.LOGIN,
+        IntentKind.LOGOUT,
+        IntentKind.CONNECT,
+        IntentKind.ADMIN,
     }
 )
 """Intents answered at once, even while the conversation's run or render is going on."""
+
+OWNERLESS = frozenset(
+    {
+        IntentKind.HELP,
+        IntentKind.START,
+        IntentKind.EMPTY,
+        IntentKind.UNKNOWN_COMMAND,
+        IntentKind.LOGIN,
+        IntentKind.LOGOUT,
+        IntentKind.CONNECT,
+        IntentKind.ADMIN,
+    }
+)
+"""Intents anyone may use in someone else's project thread (they do not touch the project)."""
 
 EVENT_RETENTION = timedelta(days=7)
 """How long incoming event ids are kept for deduplication."""
@@ -67,21 +89,30 @@ class ConversationEngine:
         self.client = client
         self.store = store
         self.settings = settings
-        self.conversations = Conversations(client, store, settings)
-        self.scheduler = ConversationScheduler(self._save_queue)
-        self.renders = RenderTracker(client, store, settings, work_dir=work_dir)
-        self.agent = AgentRuns(client, self.conversations, self.scheduler, settings)
+        self.identities = Identities(client, store, settings)
+        self.access = AccessPolicy(store, settings)
+        self.slots = RunSlots(settings.max_concurrent_runs)
+        self.conversations = Conversations(store, settings)
+        self.scheduler = ConversationScheduler(self._save_queue, max_queued=settings.max_queued_messages)
+        self.renders = RenderTracker(store, settings, work_dir=work_dir)
+        self.agent = AgentRuns(self.conversations, self.scheduler, self.access, self.slots, settings)
         self.commands = Commands(
-            client,
             store,
             self.conversations,
             self.scheduler,
-            Uploads(client, self.conversations, settings),
+            Uploads(self.conversations, settings),
             self.agent,
             self.renders,
+            self.access,
         )
-        self.handlers = self.commands.table()
-        self.recovery = Recovery(client, store, self.conversations, self.scheduler, self.renders)
+        accounts = AccountCommands(store, self.identities, self.access, self.slots)
+        self.handlers = self.commands.table() | {
+            IntentKind.LOGIN: accounts.login,
+            IntentKind.LOGOUT: accounts.logout,
+            IntentKind.CONNECT: accounts.connect,
+            IntentKind.ADMIN: accounts.admin,
+        }
+        self.recovery = Recovery(store, self.conversations, self.scheduler, self.renders, self.identities)
         self._claims = 0
 
     # ------------------------------------------------------------------ entry points
@@ -89,19 +120,38 @@ class ConversationEngine:
     async def handle(self, msg: IncomingMessage, channel: ReplyChannel) -> None:
         """Handle one message; returns when it (and anything queued behind it) is done.
 
-        Messages that need the session (agent requests, uploads, exports, /new) run one
-        at a time per conversation: one that arrives meanwhile is queued, the user is told,
-        and it is handled after the current one, in order. Quick commands answer at once.
+        The access policy goes first (allowlists, blocks, the rate limit): a refused message
+        reaches nothing else. Messages that need the session (agent requests, uploads,
+        exports, /new) run one at a time per conversation: one that arrives meanwhile is
+        queued (at most ``MAX_QUEUED_MESSAGES``), the user is told, and it is handled after
+        the current one, in order. Quick commands answer at once.
         """
         intent = route(msg.text, bool(msg.attachments))
-        if intent.kind in IMMEDIATE:
-            await self._guarded(msg, channel, intent)
+        msg = self._scoped(msg)
+        person = await self.identities.person_of(msg.account)
+        refusal = await self.access.admit(msg, person)
+        if refusal is None and _runs_agent(intent):
+            refusal = await self.access.rate_limit(msg, person)
+        if refusal is not None:
+            if refusal.text:
+                await say(channel, refusal.text)
             return
-        started = await self.scheduler.submit(
-            str(msg.conversation), msg, channel, lambda: self._guarded(msg, channel, intent)
+        if intent.kind in IMMEDIATE:
+            await self._guarded(msg, channel, intent, person)
+            return
+        outcome = await self.scheduler.submit(
+            str(msg.conversation), msg, channel, lambda: self._guarded(msg, channel, intent, person)
         )
-        if not started:
+        if outcome is Submitted.QUEUED:
             await say(channel, t("queued", lang_of(msg.locale)))
+        elif outcome is Submitted.FULL:
+            await say(channel, t("queue_full", lang_of(msg.locale), n=self.settings.max_queued_messages))
+
+    def _scoped(self, msg: IncomingMessage) -> IncomingMessage:
+        """In a shared chat with ``GROUP_PROJECTS=per_user``, the sender's own conversation."""
+        if msg.scope is Scope.GROUP and self.settings.group_projects == "per_user" and msg.sender_id:
+            return replace(msg, conversation=msg.conversation.for_user(msg.sender_id))
+        return msg
 
     async def resume(self, platform: str, channel_for: ChannelFor) -> int:
         """Pick up what a previous process of ``platform`` left unfinished (:mod:`bot.recovery`).
@@ -154,14 +204,31 @@ class ConversationEngine:
 
     # ------------------------------------------------------------------ the error boundary
 
-    async def _guarded(self, msg: IncomingMessage, channel: ReplyChannel, intent: Intent) -> None:
+    async def _guarded(self, msg: IncomingMessage, channel: ReplyChannel, intent: Intent, person: str | None) -> None:
         lang = lang_of(msg.locale)
         turn: Turn | None = None
         try:
-            turn = Turn(msg, channel, await self.conversations.get_or_create(msg), lang)
+            conv = await self.conversations.get_or_create(msg, owner=person)
+            turn = Turn(msg, channel, conv, lang, await self.identities.client_for(conv.owner or person), person)
+            if not self._may_act(turn, intent):
+                await say_private(turn, t("not_your_project", lang))
+                return
             await self.handlers[intent.kind](turn, intent)
         except Exception as exc:  # noqa: BLE001 - the one error boundary of a message
             await self._answer_error(exc, msg, channel, lang, turn)
+
+    def _may_act(self, turn: Turn, intent: Intent) -> bool:
+        """Projects have owners: in a project thread only its owner (and admins) may act.
+
+        Shared chats with ``GROUP_PROJECTS=per_user`` give everyone their own conversation
+        (:meth:`_scoped`), so the owner check matters in threads and DMs; ``/help`` and the
+        account commands are about the sender, not the project.
+        """
+        if intent.kind in OWNERLESS or turn.conv.owner is None or turn.conv.owner == turn.person:
+            return True
+        if turn.msg.scope is Scope.GROUP and self.settings.group_projects == "shared":
+            return True
+        return self.access.is_admin(turn.msg.account)
 
     async def _guarded_work(self, turn: Turn, work: Callable[[], Awaitable[None]]) -> None:
         try:
@@ -170,7 +237,8 @@ class ConversationEngine:
             await self._answer_error(exc, turn.msg, turn.channel, turn.lang, turn)
 
     async def _handle_replayed(self, msg: IncomingMessage, channel: ReplyChannel) -> None:
-        await self._guarded(msg, channel, route(msg.text, bool(msg.attachments)))
+        person = await self.identities.person_of(msg.account) if msg.sender_id else None
+        await self._guarded(msg, channel, route(msg.text, bool(msg.attachments)), person)
 
     async def _answer_error(
         self, exc: Exception, msg: IncomingMessage, channel: ReplyChannel, lang: str, turn: Turn | None
@@ -191,6 +259,17 @@ class ConversationEngine:
             except NemoError as again:
                 log.warning("could not replace the lost session of %s: %r", where, again)
                 exc = again
-        text = error_reply(exc, lang, links=self.client)
-        if text:
+        client = turn.client if turn is not None else self.client
+        personal = self.identities.is_personal(client) or self.settings.identity_mode == "per_user"
+        text = error_reply(exc, lang, links=client if personal else None)
+        if not text:
+            return
+        if turn is not None and isinstance(exc, NemoOutOfCredits | NemoPaymentRequired):
+            await say_private(turn, text)  # links of one person's identity
+        else:
             await say(channel, text)
+
+
+def _runs_agent(intent: Intent) -> bool:
+    """A message that starts an agent run (what the rate limit counts)."""
+    return intent.kind is IntentKind.AGENT or (intent.kind is IntentKind.UPLOAD and bool(intent.arg))

@@ -29,6 +29,10 @@ class IntentKind(StrEnum):
     LINK = "link"
     START = "start"
     CANCEL = "cancel"
+    LOGIN = "login"
+    LOGOUT = "logout"
+    CONNECT = "connect"
+    ADMIN = "admin"
     UNKNOWN_COMMAND = "unknown_command"
 
 
@@ -59,6 +63,10 @@ COMMANDS: dict[str, IntentKind] = {
     "upload": IntentKind.UPLOAD,
     "cancel": IntentKind.CANCEL,
     "stop": IntentKind.CANCEL,
+    "login": IntentKind.LOGIN,
+    "logout": IntentKind.LOGOUT,
+    "connect": IntentKind.CONNECT,
+    "admin": IntentKind.ADMIN,
 }
 
 MENU: tuple[str, ...] = ("export", "status", "credits", "new", "skill", "link", "cancel", "help")

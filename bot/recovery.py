@@ -16,8 +16,8 @@ from typing import Any
 from bot.agent_runs import ANSWER_BUTTONS, bullets
 from bot.boundary import Attachment, ChannelError, ConversationKey, IncomingMessage, Reply, ReplyChannel, SentRef
 from bot.conversations import Conversations
+from bot.identity import Identities
 from bot.nemo import timeline
-from bot.nemo.client import NemoClient
 from bot.renders import RESUMABLE, RenderTracker
 from bot.scheduler import ConversationScheduler
 from bot.texts import lang_of, t
@@ -40,26 +40,26 @@ class Recovery:
     """Finds leftovers of a previous process and schedules them.
 
     Args:
-        client: The NemoVideo client.
         store: Render jobs and conversations.
         conversations: The run marker and the persisted queue.
         scheduler: Where the work is queued, per conversation.
         renders: Resumes render jobs.
+        identities: The client of each conversation's owner.
     """
 
     def __init__(
         self,
-        client: NemoClient,
         store: Store,
         conversations: Conversations,
         scheduler: ConversationScheduler,
         renders: RenderTracker,
+        identities: Identities,
     ) -> None:
-        self.client = client
         self.store = store
         self.conversations = conversations
         self.scheduler = scheduler
         self.renders = renders
+        self.identities = identities
 
     async def resume(self, platform: str, channel_for: ChannelFor, handle: Guarded, boundary: Boundary) -> int:
         """Schedule everything ``platform``'s previous process left unfinished.
@@ -118,7 +118,8 @@ class Recovery:
         if channel is None:
             return None
         msg = IncomingMessage(conversation=conversation, sender="nemobot")
-        return Turn(msg, channel, conv, lang_of(conv.language))
+        client = await self.identities.client_for(conv.owner)  # the owner's identity, as before the restart
+        return Turn(msg, channel, conv, lang_of(conv.language), client, conv.owner)
 
     async def _replay_queue(self, turn: Turn, items: list[dict[str, Any]], handle: Guarded) -> None:
         """Handle messages that were queued when the previous process stopped, in order."""
@@ -146,7 +147,7 @@ class Recovery:
         before = marker.get("before") if isinstance(marker.get("before"), dict) else {}
         request = str(marker.get("text") or "")
         try:
-            after = (await self.client.state(sid, attribution=turn.attribution)).draft if sid else {}
+            after = (await turn.client.state(sid, attribution=turn.attribution)).draft if sid else {}
         finally:
             await self.conversations.update_data(turn, run=None)
         ref = marker.get("ref")

@@ -20,7 +20,7 @@ from typing import Any
 from bot.boundary import OutgoingVideo, SentRef
 from bot.errors import RenderTimedOut, error_reply
 from bot.nemo import timeline
-from bot.nemo.client import NemoClient, PollPolicy
+from bot.nemo.client import PollPolicy
 from bot.nemo.errors import NemoBadRequest, NemoError, NemoRenderFailed, NemoTimeoutError
 from bot.nemo.models import RenderOutcome, RenderState, RenderStatus
 from bot.progress import ProgressMessage, progress_for
@@ -52,14 +52,12 @@ class RenderTracker:
     """Exports of all conversations.
 
     Args:
-        client: The NemoVideo client.
         store: Where jobs are kept.
         settings: Poll cadence, limits and progress pacing.
         work_dir: Where videos are downloaded before delivery (a temp dir if ``None``).
     """
 
-    def __init__(self, client: NemoClient, store: Store, settings: Settings, *, work_dir: Path | None = None) -> None:
-        self.client = client
+    def __init__(self, store: Store, settings: Settings, *, work_dir: Path | None = None) -> None:
         self.store = store
         self.settings = settings
         self.work_dir = work_dir
@@ -127,7 +125,7 @@ class RenderTracker:
 
         while True:
             try:
-                outcome = await self.client.export(
+                outcome = await turn.client.export(
                     sid,
                     draft,
                     attribution=turn.attribution,
@@ -186,7 +184,7 @@ class RenderTracker:
     async def _cancel(self, turn: Turn, job: RenderJob | None, progress: ProgressMessage) -> None:
         if job is not None:
             try:
-                await self.client.cancel_render(job.render_id, attribution=turn.attribution)
+                await turn.client.cancel_render(job.render_id, attribution=turn.attribution)
             except NemoError as exc:
                 log.warning("cancelling render %s failed: %r", job.render_id, exc)
             await self.store.save_render(job.with_changes(status=JobStatus.CANCELLED, error="cancelled by the user"))
@@ -221,17 +219,17 @@ class RenderTracker:
             progress.adopt(SentRef(job.status_message))
         else:
             await progress.start(t("rendering", turn.lang), ticker=False)
-        state = await self.client.state(job.session_id, attribution=turn.attribution)
+        state = await turn.client.state(job.session_id, attribution=turn.attribution)
         draft = state.draft
         try:
             if job.status == JobStatus.SUBMITTING:
                 try:
-                    await self.client.render_status(job.render_id, attribution=turn.attribution)
+                    await turn.client.render_status(job.render_id, attribution=turn.attribution)
                 except NemoBadRequest as exc:
                     if exc.status != 404:
                         raise
                     log.info("render %s was never received; submitting it now", job.render_id)
-                    await self.client.submit_render(
+                    await turn.client.submit_render(
                         job.session_id, draft, render_id=job.render_id, attribution=turn.attribution
                     )
             if job.status == JobStatus.COMPLETED and job.output_url:
@@ -243,7 +241,7 @@ class RenderTracker:
                     job = await self._record(job, st)
                     await self._show(turn, progress, st)
 
-                status = await self.client.wait_render(
+                status = await turn.client.wait_render(
                     job.render_id, attribution=turn.attribution, on_progress=on_progress, poll=self.poll
                 )
         except NemoTimeoutError:
@@ -262,7 +260,7 @@ class RenderTracker:
             await progress.finish(_failure_line(None, status, turn.lang))
             return
         outcome = RenderOutcome.from_status(
-            status, self.client.fallback_download_url(job.render_id), attempts=job.attempt
+            status, turn.client.fallback_download_url(job.render_id), attempts=job.attempt
         )
         await self._deliver(turn, job, outcome, draft, progress)
 
@@ -273,14 +271,14 @@ class RenderTracker:
         if not turn.conv.session_id or not turn.conv.task_id:
             return None
         try:
-            return await self.client.claim_link(turn.conv.task_id, turn.conv.session_id, attribution=turn.attribution)
+            return await turn.client.claim_link(turn.conv.task_id, turn.conv.session_id, attribution=turn.attribution)
         except NemoError as exc:
             log.warning("claim link failed for %s: %r", turn.conv.key, exc)
             return None
 
     async def _download(self, turn: Turn, outcome: RenderOutcome, path: Path, limit: int) -> int | None:
         """Download the MP4 (the client retries this idempotent GET by its retry policy)."""
-        return await self.client.download(
+        return await turn.client.download(
             outcome.download_url, path, needs_auth=outcome.needs_auth, max_bytes=limit, attribution=turn.attribution
         )
 
@@ -320,7 +318,7 @@ class RenderTracker:
                         details=details,
                         size=big,
                         limit=lim,
-                        url=link or self.client.web_url,
+                        url=link or turn.client.web_url,
                     )
                 else:
                     text = (

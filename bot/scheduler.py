@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
@@ -49,15 +50,27 @@ class _Slot:
     cancelled: bool = False
 
 
+class Submitted(enum.Enum):
+    """What :meth:`ConversationScheduler.submit` did with a message."""
+
+    RAN = "ran"
+    QUEUED = "queued"
+    FULL = "full"
+
+
 class ConversationScheduler:
     """Runs each conversation's work in order.
 
     Args:
         on_queue_change: Awaited with the conversation key and the queued messages after
             every change of that conversation's queue (to persist it).
+        max_queued: Messages a conversation may have waiting; more are refused.
     """
 
-    def __init__(self, on_queue_change: Callable[[str, list[IncomingMessage]], Awaitable[None]]) -> None:
+    def __init__(
+        self, on_queue_change: Callable[[str, list[IncomingMessage]], Awaitable[None]], *, max_queued: int = 3
+    ) -> None:
+        self.max_queued = max_queued
         self._slots: dict[str, _Slot] = {}
         self._background: dict[asyncio.Task[None], str] = {}
         self._on_queue_change = on_queue_change
@@ -75,20 +88,24 @@ class ConversationScheduler:
         slot = self._slots.get(key)
         return bool(slot and slot.cancelled)
 
-    async def submit(self, key: str, msg: IncomingMessage, channel: ReplyChannel, work: Work) -> bool:
+    async def submit(self, key: str, msg: IncomingMessage, channel: ReplyChannel, work: Work) -> Submitted:
         """Run ``work`` for ``msg`` now, or queue it behind the current work.
 
-        Returns after ``work`` and everything queued behind it ran when it started at once
-        (``True``); returns at once with ``False`` when it was queued.
+        Returns:
+            ``RAN`` after ``work`` and everything queued behind it ran (it started at once);
+            ``QUEUED`` at once when it waits its turn; ``FULL`` at once when the conversation
+            already has ``max_queued`` messages waiting (nothing is kept).
         """
         slot = self._slots.get(key)
         if slot is not None:
+            if sum(isinstance(item, QueuedMessage) for item in slot.queue) >= self.max_queued:
+                return Submitted.FULL
             slot.queue.append(QueuedMessage(msg, channel, work))
             await self._queue_changed(key, slot)
-            return False
+            return Submitted.QUEUED
         slot = self._slots[key] = _Slot()
         await self._drain(key, slot, work)
-        return True
+        return Submitted.RAN
 
     def submit_background(self, key: str, label: str, work: Work) -> None:
         """Run ``work`` in a task of its own, in order after what ``key`` already has."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -70,6 +71,21 @@ class Settings(BaseSettings):
             5 edits per 5 s per channel).
         downloads_dir: Where the terminal adapter saves delivered files.
         log_level: Python logging level name.
+        nemo_identity: ``per_user`` (each chat user gets their own anonymous NemoVideo
+            identity) or ``shared`` (everyone uses the install's identity or ``NEMO_TOKEN``);
+            unset: ``shared`` with ``NEMO_TOKEN``, ``per_user`` without.
+        nemobot_secret_key: Fernet key(s), comma-separated, newest first, that encrypt stored
+            tokens; personal tokens (``/login``) need one.
+        telegram_allowed_user_ids / telegram_allowed_chat_ids / discord_allowed_user_ids /
+            discord_allowed_guild_ids: Comma-separated ids allowed to use the bot; empty = everyone.
+        admin_user_ids: Comma-separated admin accounts, ``telegram:123,discord:456``.
+        rate_limit_per_minute: Agent messages a person may send a minute (default 6).
+        quota_runs_per_day / quota_exports_per_day: Daily quotas per person (defaults: 30 and 5
+            in shared mode, unlimited per user).
+        max_queued_messages: Messages queued per conversation behind the current one (3).
+        max_concurrent_runs: Agent runs in flight across all users; more wait their turn.
+        group_projects: ``per_user`` (each person has their own project in a group chat) or
+            ``shared`` (one project per group chat or topic).
     """
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
@@ -114,6 +130,19 @@ class Settings(BaseSettings):
     discord_edit_interval_s: float = Field(1.5, ge=0)
     downloads_dir: Path = Path("nemobot-downloads")
     log_level: str = "INFO"
+    nemo_identity: Literal["per_user", "shared"] | None = None
+    nemobot_secret_key: SecretStr | None = None
+    telegram_allowed_user_ids: str = ""
+    telegram_allowed_chat_ids: str = ""
+    discord_allowed_user_ids: str = ""
+    discord_allowed_guild_ids: str = ""
+    admin_user_ids: str = ""
+    rate_limit_per_minute: int = Field(6, ge=1)
+    quota_runs_per_day: int | None = Field(None, ge=0)
+    quota_exports_per_day: int | None = Field(None, ge=0)
+    max_queued_messages: int = Field(3, ge=0)
+    max_concurrent_runs: int = Field(50, ge=1)
+    group_projects: Literal["per_user", "shared"] = "per_user"
 
     @field_validator("nemo_api_url", "nemo_web_url")
     @classmethod
@@ -136,7 +165,14 @@ class Settings(BaseSettings):
             raise ValueError("only sqlite:///path is supported for now")
         return value
 
-    @field_validator("discord_guild_ids", "discord_channel_ids")
+    @field_validator(
+        "discord_guild_ids",
+        "discord_channel_ids",
+        "telegram_allowed_user_ids",
+        "telegram_allowed_chat_ids",
+        "discord_allowed_user_ids",
+        "discord_allowed_guild_ids",
+    )
     @classmethod
     def _id_list(cls, value: str) -> str:
         parts = [p.strip() for p in value.replace(";", ",").split(",") if p.strip()]
@@ -195,6 +231,45 @@ class Settings(BaseSettings):
         if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return value
+
+    @field_validator("admin_user_ids")
+    @classmethod
+    def _accounts(cls, value: str) -> str:
+        parts = [p.strip() for p in value.replace(";", ",").split(",") if p.strip()]
+        for part in parts:
+            platform, _, user = part.partition(":")
+            if platform not in {"telegram", "discord", "console"} or not user:
+                raise ValueError(f"must be platform:id pairs like telegram:123, got {part[:40]!r}")
+        return ",".join(parts)
+
+    @property
+    def identity_mode(self) -> Literal["per_user", "shared"]:
+        """``NEMO_IDENTITY``, or its default: ``shared`` with ``NEMO_TOKEN``, ``per_user`` without."""
+        if self.nemo_identity is not None:
+            return self.nemo_identity
+        return "shared" if self.nemo_token else "per_user"
+
+    @property
+    def daily_quotas(self) -> dict[str, int | None]:
+        """Agent runs and exports a person may start a day (``None``: unlimited).
+
+        Defaults: 30 runs and 5 exports in shared mode (everyone spends the operator's
+        credits), unlimited in per-user mode (everyone spends their own).
+        """
+        shared = self.identity_mode == "shared"
+        runs = self.quota_runs_per_day if self.quota_runs_per_day is not None else (30 if shared else None)
+        exports = self.quota_exports_per_day if self.quota_exports_per_day is not None else (5 if shared else None)
+        return {"runs": runs, "exports": exports}
+
+    @property
+    def admins(self) -> frozenset[str]:
+        """``ADMIN_USER_IDS`` as accounts (``telegram:123``)."""
+        return frozenset(p for p in self.admin_user_ids.split(",") if p)
+
+    def allowlist(self, name: str) -> frozenset[str]:
+        """One allowlist (``telegram_allowed_user_ids``...) as strings; empty means everyone."""
+        value = getattr(self, name)
+        return frozenset(p for p in str(value).split(",") if p)
 
     @property
     def max_upload_bytes(self) -> int:

@@ -5,20 +5,33 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 
-from bot.boundary import Button, ChannelError, IncomingMessage, Reply, ReplyChannel, SentRef
+from bot.boundary import Button, ChannelError, IncomingMessage, Reply, ReplyChannel, Scope, SentRef
+from bot.nemo.client import NemoClient
 from bot.nemo.models import Attribution
 from bot.profiles import SkillProfile, get_profile
+from bot.texts import t
 from store.base import Conversation
 
 
 @dataclass
 class Turn:
-    """Everything one message's handling needs."""
+    """Everything one message's handling needs.
+
+    Attributes:
+        msg: The message.
+        channel: Where to answer.
+        conv: The conversation record (refreshed as handlers change it).
+        lang: ``en`` or ``zh``.
+        client: The NemoVideo client bound to the identity this message acts under.
+        person: The person who sent it (``None`` for work resumed without a sender).
+    """
 
     msg: IncomingMessage
     channel: ReplyChannel
     conv: Conversation
     lang: str
+    client: NemoClient
+    person: str | None = None
 
     @property
     def profile(self) -> SkillProfile:
@@ -46,6 +59,21 @@ async def say(channel: ReplyChannel, text: str, *, buttons: tuple[Button, ...] =
         with contextlib.suppress(ChannelError):
             ref = await channel.send(Reply(chunk, buttons=buttons if i == len(chunks) - 1 else ()))
     return ref
+
+
+async def say_private(turn: Turn, text: str) -> None:
+    """Send ``text`` to the sender only: as it is in a private chat; in a shared chat through
+    the channel's private route (an ephemeral reply or a direct message). When the platform
+    cannot reach the sender privately, the chat is told to open a private chat, without
+    ``text`` (it may hold a secret: a link, a code, a balance).
+    """
+    if turn.msg.scope is Scope.PRIVATE:
+        await say(turn.channel, text)
+        return
+    try:
+        await turn.channel.send_private(Reply(text[: turn.channel.limits.max_message_chars]))
+    except ChannelError:
+        await say(turn.channel, t("private_unreachable", turn.lang))
 
 
 def split_message(text: str, limit: int) -> list[str]:

@@ -15,7 +15,7 @@ from typing import Any
 from bot.boundary import Attachment, ChannelError
 from bot.conversations import Conversations
 from bot.errors import AttachmentsUnreadable, FilesRejected
-from bot.nemo.client import NemoClient, UploadSource
+from bot.nemo.client import UploadSource
 from bot.nemo.errors import (
     NemoConnectionError,
     NemoError,
@@ -68,13 +68,11 @@ class Uploads:
     """Sends a message's attachments to its conversation's session.
 
     Args:
-        client: The NemoVideo client.
         conversations: Session creation and replacement.
         settings: ``max_upload_mb``.
     """
 
-    def __init__(self, client: NemoClient, conversations: Conversations, settings: Settings) -> None:
-        self.client = client
+    def __init__(self, conversations: Conversations, settings: Settings) -> None:
         self.conversations = conversations
         self.settings = settings
 
@@ -132,7 +130,7 @@ class Uploads:
         results: list[UploadedFile] = []
         if by_url:
             try:
-                results += await self.client.upload_urls(
+                results += await turn.client.upload_urls(
                     sid, [a.public_url for a in by_url if a.public_url], attribution=turn.attribution
                 )
             except (NemoUnsupportedFile, NemoFileTooLarge, NemoSessionNotFound):
@@ -153,7 +151,7 @@ class Uploads:
                 )
                 for a in streamed
             ]
-            results += await self.client.upload_files(sid, sources, attribution=turn.attribution)
+            results += await turn.client.upload_files(sid, sources, attribution=turn.attribution)
         return results
 
 

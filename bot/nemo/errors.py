@@ -114,6 +114,74 @@ class NemoRenderFailed(NemoError):
         return f"{type(self).__name__}({self.message!r}, render={state})"
 
 
+class NemoIdentityUnavailable(NemoError):
+    """No anonymous token could be had for an identity (endpoint 1, contract section 2).
+
+    Raised when ``POST /api/auth/anonymous-token`` failed after its own retries (429 once,
+    5xx / connection errors / timeouts with back-off): the backend refused (e.g. HTTP 429,
+    its limit of anonymous tokens per IP), failed (5xx), could not be reached, or answered
+    without a token. ``status``, ``code`` and ``retry_after`` are those of the last failure
+    (``retry_after`` in seconds, from ``Retry-After``); the failure itself is
+    ``__cause__``. The call that needed the token is not retried again.
+
+    Attributes:
+        advice: What the operator can do, for the log (never shown to users).
+    """
+
+    def __init__(self, message: str, *, advice: str = "", **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.advice = advice
+
+
+class NemoIdentityUnreachable(NemoIdentityUnavailable, NemoConnectionError):
+    """:class:`NemoIdentityUnavailable` because NemoVideo could not be reached (also a connection error)."""
+
+
+class NemoIdentityTimedOut(NemoIdentityUnavailable, NemoTimeoutError):
+    """:class:`NemoIdentityUnavailable` because the token call timed out (also a timeout)."""
+
+
+def identity_unavailable(cause: NemoError) -> NemoIdentityUnavailable:
+    """The :class:`NemoIdentityUnavailable` for a failed anonymous-token call (raise it ``from cause``).
+
+    Args:
+        cause: The last failure of ``POST /api/auth/anonymous-token``.
+
+    Returns:
+        A :class:`NemoIdentityUnreachable` / :class:`NemoIdentityTimedOut` for transport
+        failures, else a :class:`NemoIdentityUnavailable`; its message says what happened
+        (token-free), ``advice`` what the operator can do.
+    """
+    kwargs: dict[str, Any] = {"status": cause.status, "code": cause.code, "retry_after": cause.retry_after}
+    own_account = "set NEMO_TOKEN to serve users from your account"
+    if isinstance(cause, NemoConnectionError | NemoTimeoutError):
+        kind = NemoIdentityTimedOut if isinstance(cause, NemoTimeoutError) else NemoIdentityUnreachable
+        return kind(
+            f"NemoVideo could not be reached for a new anonymous token ({cause.message})",
+            advice="check NEMO_API_URL and the network",
+            **kwargs,
+        )
+    if cause.status == 429 or isinstance(cause, NemoRateLimited):
+        wait = f", retry after {cause.retry_after:.0f} s" if cause.retry_after is not None else ""
+        return NemoIdentityUnavailable(
+            f"the backend refused a new anonymous token (HTTP 429{wait})",
+            advice=f"{own_account}, or raise the limit",
+            **kwargs,
+        )
+    if cause.status is not None and cause.status >= 500:
+        return NemoIdentityUnavailable(
+            f"the backend failed to issue a new anonymous token (HTTP {cause.status})",
+            advice=f"retry later; if it persists, {own_account}",
+            **kwargs,
+        )
+    what = f"HTTP {cause.status}" if cause.status is not None else "no HTTP status"
+    return NemoIdentityUnavailable(
+        f"the backend refused a new anonymous token ({what}: {cause.message})",
+        advice=f"{own_account}, or check NEMO_API_URL",
+        **kwargs,
+    )
+
+
 class NemoBadRequest(NemoError):
     """Any other 4xx, or an envelope error code nemobot has no special meaning for."""
 
