@@ -174,6 +174,10 @@ class ConsoleChannel:
             self._print(text)
             self._last_ref = ref.id
 
+    async def send_private(self, reply: Reply) -> SentRef:
+        """The terminal has one reader: a private message is a message."""
+        return await self.send(reply)
+
     async def send_file(self, video: OutgoingVideo, *, caption: str = "") -> SentRef:
         self.downloads_dir.mkdir(parents=True, exist_ok=True)
         target = self.downloads_dir / (self.save_as or video.name)

@@ -6,10 +6,17 @@ it. Records are small frozen dataclasses; times are timezone-aware UTC datetimes
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
+
+IdentityKind = Literal["anonymous", "personal"]
+"""``anonymous``: a NemoVideo anonymous token; ``personal``: a person's own account token."""
+
+INSTALL_IDENTITY = "install"
+"""The key of the install-wide identity (the one used before identities were per person)."""
 
 
 def utcnow() -> datetime:
@@ -17,21 +24,55 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class EncryptionRequired(ValueError):
+    """A personal token was to be saved but the store has no encryption key."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "personal tokens are stored encrypted: set NEMOBOT_SECRET_KEY to a Fernet key"
+            " (make one with `python -c 'from store.crypto import TokenCipher; print(TokenCipher.generate_key())'`)"
+        )
+
+
+class ConnectCodeTaken(ValueError):
+    """A live connect code with the same text belongs to another person (draw a new code)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Identity:
-    """The NemoVideo anonymous identity (one per bot installation).
+    """A NemoVideo identity: the install-wide one (key ``install``) or a person's (key = person id).
 
     Attributes:
         client_id: The ``X-Client-Id`` UUID, created once and kept.
-        token: The current bearer token, or ``None``.
-        user_id: The ``anon_...`` user id, or ``None``.
+        token: The current bearer token, or ``None``; stored encrypted when the store has a
+            key (always, for ``personal``). Left out of ``repr``.
+        user_id: The NemoVideo user id (``anon_...`` for anonymous ones), or ``None``.
         expires_at: Token expiry, or ``None``.
+        kind: ``anonymous`` or ``personal``.
     """
 
     client_id: str
-    token: str | None = None
+    token: str | None = field(default=None, repr=False)
     user_id: str | None = None
     expires_at: datetime | None = None
+    kind: IdentityKind = "anonymous"
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("anonymous", "personal"):
+            raise ValueError(f"unknown identity kind {self.kind!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """One human behind one or more platform accounts (``telegram:123``, ``discord:456``).
+
+    Attributes:
+        id: ``p_`` followed by 16 hex digits.
+        created_at: Creation time.
+    """
+
+    id: str
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +88,7 @@ class Conversation:
         data: Free-form engine data (JSON-serialisable), e.g. the last known draft.
         created_at: Creation time.
         updated_at: Last change.
+        owner: The person id who owns the project, or ``None`` (made before owners existed).
     """
 
     key: str
@@ -57,6 +99,7 @@ class Conversation:
     data: dict[str, Any] = field(default_factory=dict)
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
+    owner: str | None = None
 
     def with_changes(self, **changes: Any) -> Conversation:
         """A copy with ``changes`` applied and ``updated_at`` set to now."""
@@ -147,11 +190,26 @@ class Store(Protocol):
     async def schema_version(self) -> int:
         """The applied schema version."""
 
-    async def load_identity(self) -> Identity | None:
-        """The identity, or ``None`` before the first save."""
+    async def load_identity(self, key: str = INSTALL_IDENTITY) -> Identity | None:
+        """The identity saved under ``key``, or ``None``.
 
-    async def save_identity(self, identity: Identity) -> None:
-        """Replace the identity."""
+        Args:
+            key: ``install`` for the install-wide identity, or a person id.
+
+        Returns:
+            The identity. A token encrypted with a key no longer configured reads as ``None``
+            (logged at WARNING, without the token).
+        """
+
+    async def save_identity(self, identity: Identity, key: str = INSTALL_IDENTITY) -> None:
+        """Insert or replace the identity under ``key``.
+
+        Raises:
+            EncryptionRequired: ``identity.kind`` is ``personal`` and the store has no key.
+        """
+
+    async def delete_identity(self, key: str) -> None:
+        """Forget the identity under ``key`` (nothing happens if there is none)."""
 
     async def get_conversation(self, key: str) -> Conversation | None:
         """The conversation with ``key``, or ``None``."""
@@ -159,8 +217,13 @@ class Store(Protocol):
     async def save_conversation(self, conversation: Conversation) -> None:
         """Insert or replace a conversation."""
 
-    async def list_conversations(self, *, prefix: str = "") -> list[Conversation]:
-        """Conversations whose key starts with ``prefix`` (e.g. ``telegram:``), oldest first."""
+    async def list_conversations(self, *, prefix: str = "", owner: str | None = None) -> list[Conversation]:
+        """Conversations whose key starts with ``prefix`` (e.g. ``telegram:``), oldest first.
+
+        Args:
+            prefix: Key prefix; ``""`` for all.
+            owner: Only the conversations of this person id, if given.
+        """
 
     async def claim_event(self, key: str) -> bool:
         """Record an incoming event id; True the first time, False for a redelivery."""
@@ -176,3 +239,100 @@ class Store(Protocol):
 
     async def list_renders(self, *, conversation_key: str | None = None, undelivered: bool = False) -> list[RenderJob]:
         """Render jobs, oldest first, optionally of one conversation / not yet delivered."""
+
+    async def count_renders(self, statuses: Collection[str]) -> int:
+        """How many render jobs are in one of ``statuses`` (e.g. ``ACTIVE_JOB_STATUSES``)."""
+
+    # people and their platform accounts -----------------------------------------------
+
+    async def person_for(self, account: str) -> str | None:
+        """The person id linked to ``account`` (``telegram:123``, ``discord:456``), or ``None``."""
+
+    async def ensure_person(self, account: str) -> str:
+        """The person id of ``account``, creating the person (``p_`` + 16 hex) on first sight.
+
+        Concurrent calls for one account return the same id.
+        """
+
+    async def get_person(self, person_id: str) -> Person | None:
+        """The person with ``person_id``, or ``None``."""
+
+    async def link_account(self, account: str, person_id: str) -> None:
+        """Link ``account`` to ``person_id``, moving it from its former person if any (``/connect``).
+
+        The former person is kept, with its identity, usage and flags, even with no account left.
+
+        Raises:
+            ValueError: No person ``person_id``.
+        """
+
+    async def accounts_of(self, person_id: str) -> list[str]:
+        """The accounts linked to ``person_id``, in the order they were linked."""
+
+    async def count_people(self) -> int:
+        """How many people exist."""
+
+    # one-time connect codes --------------------------------------------------------------
+
+    async def save_connect_code(self, code: str, person_id: str, expires_at: datetime) -> None:
+        """Remember ``code`` (only its SHA-256) for ``person_id`` until ``expires_at``.
+
+        The caller normalises the code (case, spaces) the same way before this and
+        :meth:`take_connect_code`. Saving it again for the same person moves its expiry.
+
+        Args:
+            code: The code shown to the user.
+            person_id: Who the code connects to.
+            expires_at: Timezone-aware expiry.
+
+        Raises:
+            ConnectCodeTaken: A live code with the same text belongs to another person.
+            ValueError: ``expires_at`` is naive.
+        """
+
+    async def take_connect_code(self, code: str, now: datetime) -> str | None:
+        """Use ``code`` once: the person id it was saved for, deleting it, atomically.
+
+        Args:
+            code: The code typed by the user.
+            now: Timezone-aware current time; codes with ``expires_at <= now`` are expired
+                (all expired codes are deleted on the way).
+
+        Returns:
+            The person id, or ``None`` if the code is unknown, already used or expired.
+        """
+
+    # usage counters (quotas) -------------------------------------------------------------
+
+    async def add_usage(self, subject: str, kind: str, day: str, n: int = 1) -> int:
+        """Add ``n`` to the counter of ``subject``/``kind``/``day``, atomically.
+
+        Args:
+            subject: Whom it counts, e.g. a person id.
+            kind: What it counts, e.g. ``runs`` or ``exports``.
+            day: ISO date, e.g. ``2026-12-01``.
+            n: The amount (may be negative to give back).
+
+        Returns:
+            The new total for that subject, kind and day.
+        """
+
+    async def get_usage(self, subject: str, kind: str, day: str) -> int:
+        """The counter of ``subject``/``kind``/``day`` (ISO date); 0 if never counted."""
+
+    async def usage_totals(self, kind: str, day: str) -> tuple[int, int]:
+        """For ``kind`` on ``day`` (ISO date): ``(sum of the counters, number of distinct subjects)``."""
+
+    async def prune_usage(self, before_day: str) -> int:
+        """Forget counters of days before ``before_day`` (ISO date); returns how many rows."""
+
+    # per-subject flags set by operators ----------------------------------------------------
+
+    async def set_flag(self, subject: str, name: str, value: str | None) -> None:
+        """Set flag ``name`` of ``subject`` (e.g. ``blocked``, ``quota_runs``); ``None`` deletes it."""
+
+    async def get_flags(self, subject: str) -> dict[str, str]:
+        """All flags of ``subject``, name to value; ``{}`` if none."""
+
+    async def subjects_with_flag(self, name: str) -> dict[str, str]:
+        """Every subject that has flag ``name``, subject to value (e.g. all ``blocked`` ones)."""

@@ -42,6 +42,14 @@ class RecordingChannel:
         self.messages[ref.id] = reply.text
         self.buttons[ref.id] = reply.buttons
 
+    async def send_private(self, reply: Reply) -> SentRef:
+        self._n += 1
+        ref = SentRef(str(self._n))
+        self.events.append(("private", ref.id, reply.text))
+        self.messages[ref.id] = reply.text
+        self.buttons[ref.id] = reply.buttons
+        return ref
+
     async def send_file(self, video: OutgoingVideo, *, caption: str = "") -> SentRef:
         self._n += 1
         kept = video.path

@@ -91,6 +91,8 @@ class DiscordChannel:
         view_factory: Builds the quick-action view for a reply's buttons.
         upload_limit: Largest file in bytes (``Guild.filesize_limit``; 10 MiB in DMs).
         lang: ``en`` or ``zh`` for button labels.
+        private_to: The person being answered (a discord.py ``User``/``Member``): private
+            messages go to their DMs.
     """
 
     def __init__(
@@ -101,8 +103,10 @@ class DiscordChannel:
         *,
         upload_limit: int = DEFAULT_UPLOAD_LIMIT,
         lang: str = "en",
+        private_to: Any = None,
     ) -> None:
         self.target = target
+        self.private_to = private_to
         self.pacer = pacer
         self.view_factory = view_factory
         self.lang = lang
@@ -143,6 +147,20 @@ class DiscordChannel:
                 raise _error("edit", exc) from None
 
         await self.pacer.edit(self.target.id, message_id, do_edit, final=reply.final)
+
+    async def send_private(self, reply: Reply) -> SentRef:
+        """A direct message to the person being answered (``private_to``).
+
+        Raises:
+            ChannelError: No person, or Discord refused (their DMs are closed to the bot).
+        """
+        if self.private_to is None:
+            raise ChannelError("no one to message privately")
+        try:
+            message = await self.private_to.send(reply.text[:MESSAGE_LIMIT], allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException as exc:
+            raise _error("direct message", exc) from None
+        return SentRef(str(message.id))
 
     async def send_file(self, video: OutgoingVideo, *, caption: str = "") -> SentRef:
         try:
@@ -273,6 +291,22 @@ class InteractionChannel:
                 self._moved[ref.id] = await self.fallback.send(reply)
 
         await self.pacer.edit(self.fallback.target.id, ref.id, do_edit, final=reply.final)
+
+    async def send_private(self, reply: Reply) -> SentRef:
+        """An ephemeral follow-up only the person who ran the command sees.
+
+        Raises:
+            ChannelError: The interaction token has expired, or Discord refused.
+        """
+        if not self.token_alive:
+            raise ChannelError("the interaction token has expired")
+        try:
+            message = await self.interaction.followup.send(
+                reply.text[:MESSAGE_LIMIT], ephemeral=True, wait=True, allowed_mentions=NO_MENTIONS
+            )
+        except discord.HTTPException as exc:
+            raise _error("ephemeral follow-up", exc) from None
+        return MessageRef("followup", message.id).ref()
 
     async def send_file(self, video: OutgoingVideo, *, caption: str = "") -> SentRef:
         if self.token_alive:

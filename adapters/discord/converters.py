@@ -14,7 +14,7 @@ from typing import Any
 
 import discord
 
-from bot.boundary import Attachment, Button, ConversationKey, IncomingMessage
+from bot.boundary import Attachment, Button, ConversationKey, IncomingMessage, Scope
 from bot.texts import t
 
 PLATFORM = "discord"
@@ -77,13 +77,17 @@ def message_to_incoming(
         channel: The conversation's channel when it differs from the message's own (the
             thread the bot just created on it).
     """
+    where = channel or message.channel
     return IncomingMessage(
-        conversation=conversation_key(channel or message.channel),
+        conversation=conversation_key(where),
         sender=str(message.author),
         text=text_of(message.content, bot_id),
         attachments=tuple(attachment_of(a, opener) for a in message.attachments),
         message_id=str(message.id),
         locale=None,
+        sender_id=str(message.author.id),
+        scope=scope_of(where, bot_id),
+        space_id=str(message.guild.id) if message.guild else None,
     )
 
 
@@ -93,6 +97,7 @@ def interaction_to_incoming(
     *,
     attachments: Sequence[discord.Attachment] = (),
     opener: Opener,
+    bot_id: int = 0,
 ) -> IncomingMessage:
     """A slash command or button press for the engine (``text`` is e.g. ``/export``)."""
     return IncomingMessage(
@@ -102,7 +107,19 @@ def interaction_to_incoming(
         attachments=tuple(attachment_of(a, opener) for a in attachments),
         message_id=f"i:{interaction.id}",
         locale=locale_of(interaction.locale),
+        sender_id=str(interaction.user.id),
+        scope=scope_of(interaction.channel, bot_id),
+        space_id=str(interaction.guild_id) if interaction.guild_id else None,
     )
+
+
+def scope_of(channel: Any, bot_id: int) -> Scope:
+    """DMs are private; a thread the bot opened is one person's project; other channels are shared."""
+    if isinstance(channel, discord.DMChannel) or getattr(channel, "guild", None) is None:
+        return Scope.PRIVATE
+    if isinstance(channel, discord.Thread) and channel.owner_id == bot_id:
+        return Scope.THREAD
+    return Scope.GROUP
 
 
 def thread_name(message: discord.Message) -> str:

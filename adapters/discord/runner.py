@@ -32,7 +32,7 @@ from adapters.discord.converters import (
 from adapters.downloads import Downloader
 from adapters.pacing import EditPacer
 from bot.boundary import Button, ConversationKey
-from bot.texts import lang_of, t
+from bot.texts import lang_of
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -194,10 +194,10 @@ class DiscordAdapter:
                 return None
         return self._channel_for(target, "en")
 
-    def _channel_for(self, target: Any, lang: str) -> DiscordChannel:
+    def _channel_for(self, target: Any, lang: str, *, private_to: Any = None) -> DiscordChannel:
         guild = getattr(target, "guild", None)
         limit = guild.filesize_limit if guild is not None else DEFAULT_UPLOAD_LIMIT
-        return DiscordChannel(target, self.pacer, self._view, upload_limit=limit, lang=lang)
+        return DiscordChannel(target, self.pacer, self._view, upload_limit=limit, lang=lang, private_to=private_to)
 
     async def on_message(self, message: discord.Message) -> None:
         """Route a message: DMs, the bot's threads, and mentions / listed channels start projects."""
@@ -233,7 +233,7 @@ class DiscordAdapter:
                 return
         guild = message.guild
         lang = lang_of(locale_of(guild.preferred_locale) if guild else None)
-        channel = self._channel_for(target, lang)
+        channel = self._channel_for(target, lang, private_to=message.author)
         incoming = message_to_incoming(message, bot_id=me.id, opener=self._opener, channel=target)
         async with self._typing(target):
             await self.engine.handle(incoming, channel)
@@ -264,31 +264,12 @@ class DiscordAdapter:
         await self._handle_interaction(interaction, text, attachments or [])
 
     async def on_button(self, interaction: discord.Interaction, button_id: str) -> None:
-        """A quick-action button: only people in the conversation may press it."""
+        """A quick-action button: a command from the presser (the engine checks the project's owner)."""
         command = command_of_custom_id(button_id)
-        lang = lang_of(locale_of(interaction.locale))
         if command is None or not await self.engine.claim_event(PLATFORM, "interaction", str(interaction.id)):
-            return
-        if not await self.may_press(interaction):
-            await interaction.response.send_message(t("not_your_project", lang), ephemeral=True)
             return
         await interaction.response.defer(thinking=True)
         await self._handle_interaction(interaction, command, [])
-
-    async def may_press(self, interaction: discord.Interaction) -> bool:
-        """DMs: the DM's user. The bot's threads: members of the thread. Channels: anyone there."""
-        channel = interaction.channel
-        if isinstance(channel, discord.Thread):
-            if channel.owner_id != interaction.client.user.id:  # type: ignore[union-attr]
-                return True
-            try:
-                await channel.fetch_member(interaction.user.id)
-            except discord.NotFound:
-                return False
-            except discord.HTTPException:
-                return True  # do not lock people out because of a Discord hiccup
-            return True
-        return True
 
     async def _handle_interaction(
         self, interaction: discord.Interaction, text: str, attachments: list[discord.Attachment]
@@ -299,7 +280,10 @@ class DiscordAdapter:
             return
         fallback = self._channel_for(target, lang)
         channel = InteractionChannel(interaction, fallback, self.pacer, self._view, lang=lang)
-        incoming = interaction_to_incoming(interaction, text, attachments=attachments, opener=self._opener)
+        me = self.client.user
+        incoming = interaction_to_incoming(
+            interaction, text, attachments=attachments, opener=self._opener, bot_id=me.id if me else 0
+        )
         await self.engine.handle(incoming, channel)
 
     # ------------------------------------------------------------------ bytes

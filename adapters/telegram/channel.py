@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from telegram import Bot, LinkPreviewOptions, Message
+from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message
 from telegram.error import BadRequest, TelegramError
 
 from adapters.pacing import EditPacer
@@ -46,6 +46,9 @@ class TelegramChannel:
         pacer: The adapter's shared :class:`EditPacer`.
         local_mode: A local Bot API server is used (2000 MB uploads, files sent by path).
         lang: ``en`` or ``zh`` for button labels.
+        user_id: The person being answered: private messages go to them.
+        button_user: Who may press this channel's buttons (``None``: anyone in the chat).
+        button_secret: The key of the buttons' callback data (:func:`button_key`).
     """
 
     def __init__(
@@ -57,6 +60,9 @@ class TelegramChannel:
         *,
         local_mode: bool = False,
         lang: str = "en",
+        user_id: int | None = None,
+        button_user: int | None = None,
+        button_secret: bytes = b"",
     ) -> None:
         self.bot = bot
         self.chat_id = chat_id
@@ -64,6 +70,9 @@ class TelegramChannel:
         self.pacer = pacer
         self.local_mode = local_mode
         self.lang = lang
+        self.user_id = user_id
+        self.button_user = button_user
+        self.button_secret = button_secret
         self.limits = ChannelLimits(
             max_message_chars=MESSAGE_LIMIT,
             max_upload_bytes=LOCAL_UPLOAD_LIMIT if local_mode else CLOUD_UPLOAD_LIMIT,
@@ -77,11 +86,34 @@ class TelegramChannel:
                 chat_id=self.chat_id,
                 text=reply.text[:MESSAGE_LIMIT],
                 message_thread_id=self.thread_id,
-                reply_markup=keyboard(reply.buttons, self.lang),
+                reply_markup=self._keyboard(reply),
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         except TelegramError as exc:
             raise ChannelError(f"sendMessage failed: {type(exc).__name__}: {exc.message[:200]}") from None
+        return SentRef(str(message.message_id))
+
+    def _keyboard(self, reply: Reply) -> InlineKeyboardMarkup | None:
+        return keyboard(
+            reply.buttons, self.lang, secret=self.button_secret, chat_id=self.chat_id, user_id=self.button_user
+        )
+
+    async def send_private(self, reply: Reply) -> SentRef:
+        """A direct message to the person being answered.
+
+        Raises:
+            ChannelError: No person, or Telegram refused (they never started a chat with the bot).
+        """
+        if self.user_id is None:
+            raise ChannelError("no one to message privately")
+        try:
+            message = await self.bot.send_message(
+                chat_id=self.user_id,
+                text=reply.text[:MESSAGE_LIMIT],
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        except TelegramError as exc:
+            raise ChannelError(f"private sendMessage failed: {type(exc).__name__}") from None
         return SentRef(str(message.message_id))
 
     async def edit(self, ref: SentRef, reply: Reply) -> None:
@@ -100,7 +132,7 @@ class TelegramChannel:
                     text=reply.text[:MESSAGE_LIMIT],
                     chat_id=self.chat_id,
                     message_id=message_id,
-                    reply_markup=keyboard(reply.buttons, self.lang),
+                    reply_markup=self._keyboard(reply),
                     link_preview_options=LinkPreviewOptions(is_disabled=True),
                 )
             except TelegramError as exc:

@@ -6,6 +6,8 @@ contain the bot token, so they never become an :attr:`Attachment.public_url`.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -13,8 +15,9 @@ from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 from telegram import Audio, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Voice
+from telegram.constants import ChatType
 
-from bot.boundary import Attachment, Button, ConversationKey, IncomingMessage
+from bot.boundary import Attachment, Button, ConversationKey, IncomingMessage, Scope
 from bot.intents import MENU
 from bot.texts import button_label, command_description
 from bot.uploads import ACCEPTED_EXTENSIONS
@@ -186,6 +189,7 @@ def to_incoming(
         attachments.extend(Attachment(filename=name, public_url=url) for url, name in links)
         text = strip_links(text, links)
     user = first.from_user
+    private = first.chat.type == ChatType.PRIVATE
     return IncomingMessage(
         conversation=conversation_key(first),
         sender=(user.username or user.full_name) if user else "unknown",
@@ -193,21 +197,59 @@ def to_incoming(
         attachments=tuple(attachments),
         message_id=str(first.message_id),
         locale=user.language_code if user else None,
+        sender_id=str(user.id) if user else "",
+        scope=Scope.PRIVATE if private else Scope.GROUP,
+        space_id=None if private else str(first.chat.id),
     )
 
 
-def keyboard(buttons: Sequence[Button], lang: str = "en") -> InlineKeyboardMarkup | None:
-    """An inline keyboard for the engine's quick actions (two per row), or ``None``."""
+def button_key(secret: bytes, chat_id: int | str, user_id: int | str | None, button: Button) -> str:
+    """The opaque part of a button's callback data: who may press it, where (HMAC-SHA256, 12 hex).
+
+    A press is honoured only when the key matches the chat it was pressed in and the person
+    pressing it (``user_id``; ``None`` for buttons anyone in the chat may press), so forged
+    or foreign callback data does nothing.
+    """
+    mac = hmac.new(secret, f"{chat_id}|{user_id or '*'}|{button.value}".encode(), hashlib.sha256)
+    return mac.hexdigest()[:12]
+
+
+def keyboard(
+    buttons: Sequence[Button],
+    lang: str = "en",
+    *,
+    secret: bytes = b"",
+    chat_id: int | str = 0,
+    user_id: int | str | None = None,
+) -> InlineKeyboardMarkup | None:
+    """An inline keyboard for the engine's quick actions (two per row), or ``None``.
+
+    Callback data: ``nb:<button>:<key>`` (:func:`button_key`; within Telegram's 64 bytes).
+    """
     if not buttons:
         return None
     row = [
-        InlineKeyboardButton(f"{b.emoji} {button_label(b.value, lang)}", callback_data=f"{CALLBACK_PREFIX}{b.value}")
+        InlineKeyboardButton(
+            f"{b.emoji} {button_label(b.value, lang)}",
+            callback_data=f"{CALLBACK_PREFIX}{b.value}:{button_key(secret, chat_id, user_id, b)}",
+        )
         for b in buttons
     ]
     return InlineKeyboardMarkup([row[i : i + 2] for i in range(0, len(row), 2)])
 
 
-def command_of_callback(data: str | None) -> str | None:
-    """``"nb:export"`` -> ``"/export"``; anything else -> ``None``."""
-    button = Button.from_payload(data, CALLBACK_PREFIX)
-    return button.command if button else None
+def command_of_callback(
+    data: str | None, *, secret: bytes = b"", chat_id: int | str = 0, user_id: int | str | None = None
+) -> str | None:
+    """``"nb:export:<key>"`` -> ``"/export"`` when the key is right for this chat and this
+    presser (or for anyone in the chat); anything else -> ``None``."""
+    if not data or not data.startswith(CALLBACK_PREFIX):
+        return None
+    value, _, key = data[len(CALLBACK_PREFIX) :].partition(":")
+    button = Button.from_payload(value, "")
+    if button is None or not key:
+        return None
+    for who in (user_id, None):
+        if hmac.compare_digest(key, button_key(secret, chat_id, who, button)):
+            return button.command
+    return None

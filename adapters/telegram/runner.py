@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import os
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from telegram import BotCommand, CallbackQuery, Message, Update
-from telegram.constants import ChatAction
+from telegram.constants import ChatAction, ChatType
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
@@ -37,7 +38,7 @@ from adapters.telegram.converters import (
     media_of,
     to_incoming,
 )
-from bot.boundary import ChannelError, ConversationKey, IncomingMessage, Reply
+from bot.boundary import ChannelError, ConversationKey, IncomingMessage, Reply, Scope
 from bot.intents import IntentKind, route
 from bot.texts import fmt_size, lang_of, t
 
@@ -76,6 +77,10 @@ class TelegramAdapter:
         self.engine = engine
         self.settings = settings
         self.local_mode = bool(settings.telegram_local_mode)
+        # the buttons' callback keys (adapters/telegram/converters.py:button_key), stable across restarts
+        self.button_secret = hashlib.sha256(
+            b"nemobot-buttons:" + settings.telegram_token.get_secret_value().encode()
+        ).digest()
         builder = (
             Application.builder()
             .token(settings.telegram_token.get_secret_value())
@@ -203,19 +208,27 @@ class TelegramAdapter:
         query: CallbackQuery | None = update.callback_query
         if query is None or not await self.engine.claim_event(PLATFORM, "update", str(update.update_id)):
             return
+        message = query.message
+        user = query.from_user
+        if not isinstance(message, Message):
+            return
+        command = command_of_callback(query.data, secret=self.button_secret, chat_id=message.chat.id, user_id=user.id)
+        if command is None:  # forged, or someone else's button: nothing happens
+            with contextlib.suppress(TelegramError):
+                await query.answer(t("not_your_project", lang_of(user.language_code)), show_alert=True)
+            return
         with contextlib.suppress(TelegramError):
             await query.answer()
-        command = command_of_callback(query.data)
-        message = query.message
-        if command is None or not isinstance(message, Message):
-            return
-        user = query.from_user
+        private = message.chat.type == ChatType.PRIVATE
         incoming = IncomingMessage(
             conversation=conversation_key(message),
             sender=user.username or user.full_name,
             text=command,
             message_id=f"cb:{query.id}",
             locale=user.language_code,
+            sender_id=str(user.id),
+            scope=Scope.PRIVATE if private else Scope.GROUP,
+            space_id=None if private else str(message.chat.id),
         )
         await self._deliver(incoming, message.chat.id, message.message_thread_id if message.is_topic_message else None)
 
@@ -223,7 +236,7 @@ class TelegramAdapter:
         first = messages[0]
         lang = lang_of(first.from_user.language_code if first.from_user else None)
         thread_id = first.message_thread_id if first.is_topic_message else None
-        channel = self._channel(first.chat.id, thread_id, lang)
+        channel = self._channel(first.chat.id, thread_id, lang, first.from_user.id if first.from_user else None)
         too_big = [
             ref
             for m in messages
@@ -253,7 +266,8 @@ class TelegramAdapter:
     async def _deliver(
         self, incoming: IncomingMessage, chat_id: int, thread_id: int | None, *, channel: TelegramChannel | None = None
     ) -> None:
-        channel = channel or self._channel(chat_id, thread_id, lang_of(incoming.locale))
+        user = int(incoming.sender_id) if incoming.sender_id.isdigit() else None
+        channel = channel or self._channel(chat_id, thread_id, lang_of(incoming.locale), user)
         intent = route(incoming.text, bool(incoming.attachments))
         action = ChatAction.UPLOAD_VIDEO if intent.kind is IntentKind.EXPORT else ChatAction.TYPING
         async with self._chat_action(chat_id, thread_id, action):
@@ -267,10 +281,24 @@ class TelegramAdapter:
             chat_id, thread_id = int(key.chat_id), int(key.thread_id) if key.thread_id else None
         except ValueError:
             return None
-        return self._channel(chat_id, thread_id, "en")
+        user = int(key.user_id) if key.user_id and key.user_id.isdigit() else None
+        return self._channel(chat_id, thread_id, "en", user or (chat_id if chat_id > 0 else None))
 
-    def _channel(self, chat_id: int, thread_id: int | None, lang: str) -> TelegramChannel:
-        return TelegramChannel(self.app.bot, chat_id, thread_id, self.pacer, local_mode=self.local_mode, lang=lang)
+    def _channel(self, chat_id: int, thread_id: int | None, lang: str, user_id: int | None = None) -> TelegramChannel:
+        """A channel answering ``user_id`` in a chat: its buttons are theirs unless the chat's
+        projects are shared (``GROUP_PROJECTS=shared`` in a group)."""
+        shared = chat_id < 0 and self.settings.group_projects == "shared"
+        return TelegramChannel(
+            self.app.bot,
+            chat_id,
+            thread_id,
+            self.pacer,
+            local_mode=self.local_mode,
+            lang=lang,
+            user_id=user_id,
+            button_user=None if shared else user_id,
+            button_secret=self.button_secret,
+        )
 
     @contextlib.asynccontextmanager
     async def _chat_action(self, chat_id: int, thread_id: int | None, action: str) -> AsyncIterator[None]:

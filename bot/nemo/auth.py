@@ -6,6 +6,9 @@
 Contract section 2 (endpoint 1, anonymous tokens: 100 credits, 7-day expiry, one per client
 id; after expiry ask again with the same ``X-Client-Id``) and section 7 (code 1001/1010/1011
 or HTTP 401: get a new token with the same client id and retry once).
+
+One :class:`TokenManager` is one identity; a client serves several over one transport
+(:meth:`bot.nemo.client.NemoClient.bound`), and a manager only ever sends its own token.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
-from bot.nemo.errors import NemoAuthError
+from pydantic import ValidationError
+
+from bot.nemo.errors import NemoAuthError, NemoError, NemoIdentityUnavailable, identity_unavailable
 from bot.nemo.models import AnonymousToken, Attribution
 from bot.nemo.retry import RetryPolicy, retry_call
 from bot.nemo.transport import Transport, data_of
@@ -114,11 +119,22 @@ class TokenManager:
         """True without ``NEMO_TOKEN``."""
         return self._fixed_token is None
 
+    @property
+    def client_id(self) -> str | None:
+        """The ``X-Client-Id`` of this identity: the given one, or the kept one once loaded.
+
+        ``None`` with a fixed token (none is sent), or before the first call when none was
+        given. It can fetch tokens for the same user (contract section 2): never log it.
+        """
+        if self._fixed_token:
+            return None
+        return self._identity.client_id if self._identity else self._client_id
+
     async def token(self) -> str:
         """A token valid for at least another minute, fetched when needed.
 
         Raises:
-            NemoError: The anonymous-token call failed (not retried).
+            NemoIdentityUnavailable: No anonymous token could be had (see :meth:`_fetch`).
         """
         if self._fixed_token:
             return self._fixed_token
@@ -140,7 +156,7 @@ class TokenManager:
 
         Raises:
             NemoAuthError: With a fixed ``NEMO_TOKEN`` (it cannot be refreshed).
-            NemoError: The anonymous-token call failed.
+            NemoIdentityUnavailable: No new anonymous token could be had.
         """
         if self._fixed_token:
             raise NemoAuthError("NEMO_TOKEN was rejected by NemoVideo; set a valid token", status=401)
@@ -228,20 +244,46 @@ class TokenManager:
         )
 
     async def _fetch(self) -> str:
-        """``POST /api/auth/anonymous-token`` with ``X-Client-Id`` (endpoint 1); call under the lock."""
+        """``POST /api/auth/anonymous-token`` with ``X-Client-Id`` (endpoint 1); call under the lock.
+
+        The call goes through the retry policy as an idempotent one (the same client id
+        gets the same user, section 2): 5xx, connection errors and timeouts with back-off,
+        HTTP 429 once after the wait (section 7). The new identity is saved to the store.
+
+        Returns:
+            The new bearer token.
+
+        Raises:
+            NemoIdentityUnavailable: The call still failed, or answered without a token;
+                ``status``, ``code`` and ``retry_after`` (s) are the last failure's. A
+                WARNING tells the operator what to do (no token, no client id in it).
+        """
         assert self._identity is not None
-        body = await self._transport.send(
-            "POST",
-            "/api/auth/anonymous-token",
-            headers={"X-Client-Id": self._identity.client_id},
-            attribution=None,
-            token=None,
-        )
-        data = AnonymousToken.model_validate(data_of(body))
+        client_id = self._identity.client_id
+
+        async def ask() -> Any:
+            return await self._transport.send(
+                "POST", "/api/auth/anonymous-token", headers={"X-Client-Id": client_id}, attribution=None, token=None
+            )
+
+        try:
+            body = await retry_call(ask, self.policy, idempotent=True, what="POST /api/auth/anonymous-token")
+            data = AnonymousToken.model_validate(data_of(body))
+        except NemoError as exc:
+            err = identity_unavailable(exc)
+            log.warning("%s; %s", err.message, err.advice)
+            raise err from exc
+        except ValidationError:  # the answer may hold a token with a bad field: not chained, not kept
+            err = NemoIdentityUnavailable(
+                "the backend answered the anonymous-token call without a usable token",
+                advice="check that NEMO_API_URL points at NemoVideo",
+            )
+            log.warning("%s; %s", err.message, err.advice)
+            raise err from None
         expires = data.expires_at
         if expires is not None and expires.tzinfo is None:
             expires = expires.replace(tzinfo=UTC)
-        self._identity = StoredToken(self._identity.client_id, data.token, data.user_id, expires)
+        self._identity = StoredToken(client_id, data.token, data.user_id, expires)
         await self._store.save_token(self._identity)
         log.info("got an anonymous NemoVideo token for user %s", data.user_id)
         return data.token

@@ -5,29 +5,35 @@ Methods are named after the API operations (design notes, "What crosses the boun
 (session, headers, one exchange, error mapping), :mod:`.auth` (anonymous tokens, refresh after
 an auth failure), :mod:`.retry` (the one retry policy: GETs retry 5xx/connection/timeout with
 back-off; any call retries once after 429 and once after an auth failure; ``/run_sse`` never
-once the stream started, section 3), :mod:`.uploads`, :mod:`.renders` and :mod:`.agent`.
+once the stream started, section 3), :mod:`.uploads`, :mod:`.renders` (through
+:mod:`.render_calls`) and :mod:`.agent`.
+
+Identities: the client built with ``NemoClient(...)`` (the *root*) owns the HTTP session and
+has one identity (install-wide: ``NEMO_TOKEN`` or one anonymous token). :meth:`NemoClient.bound`
+gives lightweight clients with an identity of their own (one per person) over the same
+session and retry policy; each sends only its own token and ``X-Client-Id``.
+
 Names other modules import from here (``UploadSource``, ``PollPolicy``, ``StoredToken``,
 ``MemoryTokenStore``...) are re-exported.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from pathlib import Path
-from typing import Any
+from collections.abc import AsyncIterator, Sequence
 
 from bot.nemo.agent import run_agent
 from bot.nemo.auth import MemoryTokenStore, StoredToken, TokenManager, TokenStore
-from bot.nemo.errors import NemoError, NemoServerError
+from bot.nemo.errors import NemoError, NemoIdentityUnavailable, NemoServerError
 from bot.nemo.events import AgentEvent
 from bot.nemo.models import Attribution, Credits, RenderOutcome, RenderStatus, SessionInfo, SessionState, UploadedFile
-from bot.nemo.renders import DEFAULT_POLL, DOWNLOAD_ATTEMPTS, PollPolicy, ProgressCallback, Renders, new_render_id
+from bot.nemo.render_calls import RenderCalls
+from bot.nemo.renders import DOWNLOAD_ATTEMPTS, PollPolicy, ProgressCallback, Renders, new_render_id
 from bot.nemo.retry import RetryPolicy
 from bot.nemo.transport import Transport, data_of
 from bot.nemo.uploads import Uploads, UploadSource
 
 
-class NemoClient:
+class NemoClient(RenderCalls):
     """Async client of the NemoVideo API (contract sections 1-8).
 
     Args:
@@ -44,6 +50,10 @@ class NemoClient:
         retry_policy: The whole retry policy; when given, ``rate_limit_wait_s``,
             ``get_retries`` and ``backoff_s`` are ignored.
         download_attempts: Attempts of one output download (:meth:`download`).
+
+    Every call of an anonymous identity may raise
+    :class:`~bot.nemo.errors.NemoIdentityUnavailable` when no token could be had for it
+    (section 2); the call itself was then not sent.
     """
 
     def __init__(
@@ -68,6 +78,12 @@ class NemoClient:
             transient_attempts=get_retries + 1, backoff_s=backoff_s, rate_limit_wait_s=rate_limit_wait_s
         )
         self._transport = Transport(api_url, self.default_attribution, http_timeout_s)
+        self._download_attempts = download_attempts
+        self._root: NemoClient | None = None
+        self._use(token_store, fixed_token, client_id)
+
+    def _use(self, token_store: TokenStore | None, fixed_token: str | None, client_id: str | None) -> None:
+        """Give this client its identity: a token manager, and the endpoint helpers calling through it."""
         self._tokens = TokenManager(
             self._transport,
             token_store or MemoryTokenStore(),
@@ -77,7 +93,49 @@ class NemoClient:
         )
         self._call = self._tokens.call
         self._uploads = Uploads(self._call)
-        self._renders = Renders(self._call, self._transport, self._tokens, download_attempts=download_attempts)
+        self._renders = Renders(self._call, self._transport, self._tokens, download_attempts=self._download_attempts)
+
+    def bound(
+        self, token_store: TokenStore | None = None, *, fixed_token: str | None = None, client_id: str | None = None
+    ) -> NemoClient:
+        """A client with its own identity over this client's HTTP session (one per person).
+
+        The new client shares the root's transport (one aiohttp session), retry policy,
+        URLs, timeouts, download attempts and default attribution, and has its own token
+        manager: its own ``X-Client-Id``, token and refresh after 1001/1010/1011/401
+        (contract sections 2 and 7). Every endpoint method works on it as on the root; it
+        never sends another identity's token. Creating one makes no call: the identity is
+        loaded from ``token_store`` (or a token fetched) on its first call.
+
+        Args:
+            token_store: Where this identity lives. ``None``: in memory only, so each bound
+                client without a store is a new anonymous user (each new one counts
+                against the backend's limit of anonymous tokens per IP, section 2).
+            fixed_token: A bearer of this person's own account; no anonymous token is
+                ever asked for.
+            client_id: The ``X-Client-Id`` to use (a kept identity with another one is
+                replaced, as for the root).
+
+        Returns:
+            The bound client. Binding a bound client binds from its root. Its
+            :meth:`close` leaves the shared session open; closing the root closes it for
+            every bound client (their calls then raise ``NemoConnectionError``).
+        """
+        root = self._root or self
+        child = type(root).__new__(type(root))  # not __init__: share, don't rebuild, the root's parts
+        child.web_url = root.web_url
+        child.default_attribution = root.default_attribution
+        child.retry_policy = root.retry_policy
+        child._transport = root._transport
+        child._download_attempts = root._download_attempts
+        child._root = root
+        child._use(token_store, fixed_token, client_id)
+        return child
+
+    @property
+    def is_bound(self) -> bool:
+        """True for a client made by :meth:`bound` (it does not own the HTTP session)."""
+        return self._root is not None
 
     @property
     def api_url(self) -> str:
@@ -90,8 +148,13 @@ class NemoClient:
         return self._transport.http_timeout_s
 
     async def close(self) -> None:
-        """Close the HTTP session. Idempotent; later calls raise ``NemoConnectionError``."""
-        await self._transport.close()
+        """Close the HTTP session. Idempotent; later calls raise ``NemoConnectionError``.
+
+        On a bound client this does nothing: the session is the root's (and its other
+        bound clients'); only the root closes it.
+        """
+        if self._root is None:
+            await self._transport.close()
 
     async def __aenter__(self) -> NemoClient:
         return self
@@ -101,16 +164,29 @@ class NemoClient:
 
     @property
     def user_id(self) -> str | None:
-        """The anonymous ``user_id`` (``anon_...``) once known, for registration links."""
+        """This identity's anonymous ``user_id`` (``anon_...``) once known, for registration links."""
         return self._tokens.user_id
 
     @property
     def is_anonymous(self) -> bool:
-        """True when the client uses anonymous tokens (no ``NEMO_TOKEN``)."""
+        """True when this identity uses anonymous tokens (no fixed token / ``NEMO_TOKEN``)."""
         return self._tokens.is_anonymous
 
+    @property
+    def client_id(self) -> str | None:
+        """This identity's ``X-Client-Id`` (contract section 2), or ``None`` before it is known.
+
+        Known once given or after the first call (loaded from the store or created);
+        always ``None`` with a fixed token. It can fetch tokens for the same user: never log it.
+        """
+        return self._tokens.client_id
+
     async def _token(self) -> str:
-        """The current bearer token (for tools and tests; never log it)."""
+        """This identity's current bearer token (for tools and tests; never log it).
+
+        Raises:
+            NemoIdentityUnavailable: No anonymous token could be had.
+        """
         return await self._tokens.token()
 
     async def create_session(self, language: str = "en", *, attribution: Attribution | None = None) -> SessionInfo:
@@ -253,149 +329,7 @@ class NemoClient:
             hard_timeout_s=hard_timeout_s,
         )
 
-    async def submit_render(
-        self,
-        session_id: str,
-        draft: dict[str, Any],
-        *,
-        render_id: str | None = None,
-        attribution: Attribution | None = None,
-    ) -> str:
-        """Submit a render once (endpoint 8, section 5). Costs no credits.
 
-        Args:
-            session_id: The session (sent as camelCase ``sessionId``).
-            draft: The draft to render, as read from the state.
-            render_id: The id to use (``render_<unique>``); a new one when ``None``.
-            attribution: Attribution headers for this call.
-
-        Returns:
-            The render id.
-
-        Raises:
-            NemoPaymentRequired: HTTP 402. NemoError: others.
-        """
-        return await self._renders.submit(session_id, draft, render_id=render_id, attribution=attribution)
-
-    async def render_status(self, render_id: str, *, attribution: Attribution | None = None) -> RenderStatus:
-        """Poll a render once (endpoint 9); shapes A, B and C are read (section 5).
-
-        Returns:
-            The status, normalised to a :class:`~bot.nemo.models.RenderState`; its
-            ``render_id`` is ``render_id`` when the answer carries none.
-
-        Raises:
-            NemoBadRequest: HTTP 404 for an unknown render. NemoError: others after the GET retries.
-        """
-        return await self._renders.status(render_id, attribution=attribution)
-
-    async def cancel_render(self, render_id: str, *, attribution: Attribution | None = None) -> None:
-        """Cancel a render (endpoint 10). Its status then reads ``cancelled``.
-
-        Raises:
-            NemoError: Any failure.
-        """
-        await self._renders.cancel(render_id, attribution=attribution)
-
-    def fallback_download_url(self, render_id: str) -> str:
-        """``/api/render/proxy/<id>/download`` (endpoint 11; needs the bearer token)."""
-        return self._renders.fallback_url(render_id)
-
-    async def export(
-        self,
-        session_id: str,
-        draft: dict[str, Any],
-        *,
-        attribution: Attribution | None = None,
-        on_submit: Callable[[str], Awaitable[None]] | None = None,
-        on_progress: ProgressCallback | None = None,
-        poll: PollPolicy = DEFAULT_POLL,
-    ) -> RenderOutcome:
-        """Render a draft: submit once, poll with back-off until it is done (section 5).
-
-        A failed render is not submitted again here: the caller (the render tracker)
-        decides that from :attr:`NemoRenderFailed.status <bot.nemo.errors.NemoRenderFailed.status>`.
-
-        Args:
-            session_id: The session.
-            draft: The draft (must be ready: at least one track with segments).
-            attribution: Attribution headers.
-            on_submit: Awaited with the render id before it is submitted (so the caller
-                can persist it first).
-            on_progress: Awaited with every polled status.
-            poll: Poll cadence and total limit.
-
-        Returns:
-            Where to download the MP4 (``attempts`` is 1).
-
-        Raises:
-            NemoRenderFailed: The render ended ``failed`` or ``cancelled``; ``.status`` is
-                the final :class:`~bot.nemo.models.RenderStatus`, ``.message`` the
-                backend's error text (or "the render was cancelled").
-            NemoTimeoutError: Polling passed ``poll.timeout_s``.
-            NemoError: Submitting or polling failed (the render may exist).
-        """
-        return await self._renders.export(
-            session_id, draft, attribution=attribution, on_submit=on_submit, on_progress=on_progress, poll=poll
-        )
-
-    async def wait_render(
-        self,
-        render_id: str,
-        *,
-        attribution: Attribution | None = None,
-        on_progress: ProgressCallback | None = None,
-        poll: PollPolicy = DEFAULT_POLL,
-    ) -> RenderStatus:
-        """Poll one render until it is done (start at ``poll.initial_s``, back off, cap at ``poll.max_s``).
-
-        Each poll is an idempotent GET retried by the retry policy.
-
-        Returns:
-            The terminal status (``completed``, ``failed`` or ``cancelled``).
-
-        Raises:
-            NemoTimeoutError: Not done within ``poll.timeout_s`` seconds.
-            NemoError: A poll failed after its retries.
-        """
-        return await self._renders.wait(render_id, attribution=attribution, on_progress=on_progress, poll=poll)
-
-    async def download(
-        self,
-        url: str,
-        dest: Path,
-        *,
-        needs_auth: bool = False,
-        max_bytes: int | None = None,
-        attribution: Attribution | None = None,
-    ) -> int | None:
-        """Stream a rendered file to ``dest``, retrying through the retry policy.
-
-        An output download is an idempotent GET: it is tried up to ``download_attempts``
-        times (3 by default) on connection errors, timeouts, 5xx and bodies that broke off
-        before ``Content-Length``, with the policy's back-off; after 429 once more; with
-        ``needs_auth`` once more after an auth failure, with a fresh token. Each attempt
-        starts over; a failed one leaves nothing on disk. The bearer token is sent only
-        to the API's own fallback endpoint, never to an output URL on another host.
-
-        Args:
-            url: ``output.url`` or the fallback download URL.
-            dest: Target file (written via a ``.part`` file, renamed when complete).
-            needs_auth: Send the bearer token (fallback endpoint only).
-            max_bytes: Stop and return ``None`` when the file is larger (bytes).
-            attribution: Attribution headers (sent with ``needs_auth`` only).
-
-        Returns:
-            The size in bytes, or ``None`` when over ``max_bytes`` (nothing is left on disk).
-
-        Raises:
-            NemoConnectionError: Every attempt failed or broke off. NemoTimeoutError: Every
-                attempt stalled. NemoError: API errors.
-        """
-        return await self._renders.download(
-            url, dest, needs_auth=needs_auth, max_bytes=max_bytes, attribution=attribution
-        )
-
-
-__all__ = ["MemoryTokenStore", "NemoClient", "NemoError", "PollPolicy", "ProgressCallback", "RenderOutcome"]
-__all__ += ["RenderStatus", "RetryPolicy", "StoredToken", "TokenStore", "UploadSource", "new_render_id"]
+__all__ = ["MemoryTokenStore", "NemoClient", "NemoError", "NemoIdentityUnavailable", "PollPolicy"]
+__all__ += ["ProgressCallback", "RenderOutcome", "RenderStatus", "RetryPolicy", "StoredToken", "TokenStore"]
+__all__ += ["UploadSource", "new_render_id"]

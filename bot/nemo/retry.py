@@ -14,6 +14,9 @@ Every retry in the client goes through :func:`retrying` / :func:`retry_call`:
 - an auth failure (:class:`~bot.nemo.errors.NemoAuthError`: 1001/1010/1011/HTTP 401) is
   retried once, right away, after the caller's ``on_auth_error`` fetched a fresh anonymous
   token (section 7);
+- a :class:`~bot.nemo.errors.NemoIdentityUnavailable` (no anonymous token could be had) is
+  never retried: the token call already went through this policy on its own
+  (:meth:`bot.nemo.auth.TokenManager.token`), and nesting would multiply the attempts;
 - nothing else is retried. ``/run_sse`` uses this policy only for its first POST, as a
   non-idempotent call (429 and auth once, never 5xx), and never once the stream started
   (section 3: a re-sent message duplicates the work and charges twice).
@@ -37,6 +40,7 @@ from bot.nemo.errors import (
     NemoAuthError,
     NemoBadRequest,
     NemoConnectionError,
+    NemoIdentityUnavailable,
     NemoRateLimited,
     NemoServerError,
     NemoTimeoutError,
@@ -84,7 +88,13 @@ class RetryPolicy:
 
 
 def is_transient(exc: BaseException) -> bool:
-    """True for failures an idempotent call may retry: 5xx, connection, timeout, HTTP 408."""
+    """True for failures an idempotent call may retry: 5xx, connection, timeout, HTTP 408.
+
+    A :class:`~bot.nemo.errors.NemoIdentityUnavailable` is not, even when it is also a
+    connection error or a timeout: its own call was retried already.
+    """
+    if isinstance(exc, NemoIdentityUnavailable):
+        return False
     if isinstance(exc, NemoServerError | NemoConnectionError | NemoTimeoutError):
         return True
     return isinstance(exc, NemoBadRequest) and exc.status == 408
