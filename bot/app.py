@@ -19,6 +19,7 @@ from bot.nemo.models import Attribution
 from bot.profiles import get_profile
 from bot.settings import Settings
 from store import Identity, Store, open_store
+from store.crypto import TokenCipher
 
 ADAPTER_GROUP = "nemobot.adapters"
 
@@ -58,7 +59,8 @@ async def open_runtime(settings: Settings, *, platform: str = "console") -> Asyn
         platform: Default ``X-Skill-Platform`` for calls made outside a conversation.
     """
     async with contextlib.AsyncExitStack() as stack:
-        store = open_store(settings.database_url)
+        key = settings.nemobot_secret_key.get_secret_value() if settings.nemobot_secret_key else None
+        store = open_store(settings.database_url, cipher=TokenCipher.from_keys(key) if key else None)
         await store.open()
         stack.push_async_callback(store.close)
         profile = get_profile(settings.default_skill)

@@ -19,6 +19,7 @@ from bot.nemo.errors import (
     NemoConnectionError,
     NemoError,
     NemoFileTooLarge,
+    NemoIdentityUnavailable,
     NemoOutOfCredits,
     NemoPaymentRequired,
     NemoRateLimited,
@@ -93,8 +94,8 @@ def error_reply(exc: BaseException, lang: str, *, links: AccountLinks | None = N
             :class:`ChannelError` (the chat itself failed: nothing can be said there, so
             ``None``), or anything else (an internal error: a plain apology).
         lang: ``en`` or ``zh``.
-        links: Registration and top-up links for credit errors; without it the web app
-            link is not offered.
+        links: Registration and top-up links of the identity that asked (a person's own);
+            ``None`` for the install's shared identity, whose bind link is never shown.
 
     Returns:
         One sentence from the message catalog. It never contains the exception's text.
@@ -124,12 +125,17 @@ def _bot_error_reply(exc: BotError, lang: str) -> str:
 
 def _nemo_error_reply(exc: NemoError, lang: str, links: AccountLinks | None) -> str:
     if isinstance(exc, NemoOutOfCredits):
-        if links is not None and links.is_anonymous:
+        if links is None:  # the install's identity: its bind link is never shown to chat users
+            return t("out_of_credits_shared", lang)
+        if links.is_anonymous:
             return t("out_of_credits_anon", lang, url=links.registration_link())
-        return t("out_of_credits", lang, url=links.web_url if links else "https://nemovideo.com")
+        return t("out_of_credits", lang, url=links.web_url)
     if isinstance(exc, NemoPaymentRequired):
-        url = links.registration_link() if links is not None and links.is_anonymous else None
-        return t("free_plan", lang, url=url or (links.web_url if links else "https://nemovideo.com"))
+        if links is None:
+            return t("free_plan_shared", lang)
+        return t("free_plan", lang, url=links.registration_link() if links.is_anonymous else links.web_url)
+    if isinstance(exc, NemoIdentityUnavailable):
+        return t("identity_unavailable", lang)
     if isinstance(exc, NemoRenderFailed):
         return t("render_failed", lang)
     if isinstance(exc, NemoSessionNotFound):

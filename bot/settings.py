@@ -232,6 +232,19 @@ class Settings(BaseSettings):
             raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return value
 
+    @field_validator("nemobot_secret_key")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        from store.crypto import TokenCipher
+
+        try:
+            TokenCipher.from_keys(value.get_secret_value())
+        except ValueError as exc:
+            raise ValueError(f"must be Fernet keys (comma-separated): {exc}") from None
+        return value
+
     @field_validator("admin_user_ids")
     @classmethod
     def _accounts(cls, value: str) -> str:

@@ -127,5 +127,9 @@ async def migrate(db: aiosqlite.Connection, path: str) -> int:
     if version > len(MIGRATIONS):
         raise RuntimeError(f"database {path} has schema version {version}, newer than this nemobot ({len(MIGRATIONS)})")
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        await db.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+        try:
+            await db.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+        except BaseException:
+            await db.rollback()  # a failed script leaves its transaction open
+            raise
     return len(MIGRATIONS)

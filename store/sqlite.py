@@ -1,122 +1,58 @@
 """The SQLite backend of :class:`store.base.Store`, on aiosqlite.
 
-WAL journal, ``synchronous=NORMAL``, versioned migrations recorded in ``PRAGMA
-user_version``; one connection, writes serialised by aiosqlite's thread.
+WAL journal, ``synchronous=NORMAL``, versioned migrations (:mod:`store.migrations`) recorded in
+``PRAGMA user_version``; one connection, writes serialised in ``BEGIN IMMEDIATE`` transactions
+(:mod:`store.sqlite_conn`). Identities, conversations, events and renders live here; people,
+accounts, connect codes, usage and flags in :mod:`store.sqlite_people`.
+
+Tokens: with a :class:`store.crypto.TokenCipher` every stored token is encrypted; on open,
+plaintext tokens (from before the key was set) and tokens under an older key are re-encrypted
+with the current key.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Collection
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 
-from store.base import Conversation, Identity, JobStatus, RenderJob, utcnow
-
-# aiosqlite logs every statement with its parameters at DEBUG, which would put the bearer
-# token (identity table) in the log. Its DEBUG output is never wanted; keep it at INFO.
-logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.getLogger("aiosqlite").level))
-
-MIGRATIONS: tuple[str, ...] = (
-    # 1: identity, conversations, render jobs
-    """
-    CREATE TABLE identity (
-        id INTEGER PRIMARY KEY CHECK (id = 1),
-        client_id TEXT NOT NULL,
-        token TEXT,
-        user_id TEXT,
-        expires_at TEXT
-    );
-    CREATE TABLE conversations (
-        key TEXT PRIMARY KEY,
-        skill TEXT NOT NULL,
-        language TEXT NOT NULL,
-        session_id TEXT,
-        task_id TEXT,
-        data TEXT NOT NULL DEFAULT '{}',
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL
-    );
-    CREATE TABLE render_jobs (
-        render_id TEXT PRIMARY KEY,
-        conversation_key TEXT NOT NULL,
-        session_id TEXT NOT NULL,
-        status TEXT NOT NULL,
-        progress REAL NOT NULL DEFAULT 0,
-        output_url TEXT,
-        delivered INTEGER NOT NULL DEFAULT 0,
-        delivered_as TEXT,
-        attempt INTEGER NOT NULL DEFAULT 1,
-        status_message TEXT,
-        error TEXT,
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL
-    );
-    CREATE INDEX render_jobs_conversation ON render_jobs (conversation_key, created_at);
-    CREATE INDEX render_jobs_undelivered ON render_jobs (delivered, created_at);
-    """,
-    # 2: incoming platform events already handled (Telegram update ids, Discord message and
-    # interaction ids), so a redelivery is not handled twice
-    """
-    CREATE TABLE processed_events (
-        key TEXT PRIMARY KEY,
-        seen_at TEXT NOT NULL
-    );
-    CREATE INDEX processed_events_seen ON processed_events (seen_at);
-    """,
+from store.base import (
+    INSTALL_IDENTITY,
+    Conversation,
+    EncryptionRequired,
+    Identity,
+    IdentityKind,
+    JobStatus,
+    RenderJob,
+    utcnow,
 )
+from store.crypto import TokenCipher, UnknownKey
+from store.migrations import MIGRATIONS
+from store.sqlite_conn import dt as _dt
+from store.sqlite_conn import ts as _ts
+from store.sqlite_people import PeopleTables
+
+__all__ = ["MIGRATIONS", "SQLiteStore"]
+
+log = logging.getLogger(__name__)
 
 
-def _ts(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
-class SQLiteStore:
+class SQLiteStore(PeopleTables):
     """:class:`store.base.Store` on a SQLite file.
 
     Args:
-        path: The database file (created with its folder), or ``":memory:"``.
+        path: The database file (created with its folder, mode 0600), or ``":memory:"``.
+        cipher: Encrypts stored tokens; ``None`` stores anonymous tokens as they are and
+            refuses personal identities (:class:`store.base.EncryptionRequired`).
     """
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = str(path)
-        self._db: aiosqlite.Connection | None = None
-
-    async def open(self) -> None:
-        """Connect, enable WAL and apply pending migrations."""
-        if self._db is not None:
-            return
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = await aiosqlite.connect(self.path)
-        self._db.row_factory = aiosqlite.Row
-        await self._db.execute("PRAGMA journal_mode=WAL")
-        await self._db.execute("PRAGMA synchronous=NORMAL")
-        await self._db.execute("PRAGMA busy_timeout=5000")
-        await self._migrate()
-
-    async def _migrate(self) -> None:
-        db = self._conn
-        version = await self.schema_version()
-        if version > len(MIGRATIONS):
-            raise RuntimeError(
-                f"database {self.path} has schema version {version}, newer than this nemobot ({len(MIGRATIONS)})"
-            )
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            await db.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
-
-    async def close(self) -> None:
-        """Close the connection. Idempotent."""
-        if self._db is not None:
-            db, self._db = self._db, None
-            await db.close()
+    def __init__(self, path: str | Path, cipher: TokenCipher | None = None) -> None:
+        super().__init__(path, cipher)
 
     async def __aenter__(self) -> SQLiteStore:
         await self.open()
@@ -125,50 +61,104 @@ class SQLiteStore:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    @property
-    def _conn(self) -> aiosqlite.Connection:
-        if self._db is None:
-            raise RuntimeError("store is not open")
-        return self._db
+    async def _opened(self) -> None:
+        await self._seal_tokens()
 
-    async def schema_version(self) -> int:
-        """``PRAGMA user_version``: the number of applied migrations."""
-        async with self._conn.execute("PRAGMA user_version") as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row else 0
+    # identities -----------------------------------------------------------------------------
 
-    async def _write(self, sql: str, params: tuple[Any, ...]) -> None:
-        await self._conn.execute(sql, params)
-        await self._conn.commit()
+    def _stored_token(self, identity: Identity) -> str | None:
+        if self.cipher is None:
+            if identity.kind == "personal":
+                raise EncryptionRequired()
+            return identity.token
+        return None if identity.token is None else self.cipher.encrypt(identity.token)
 
-    # identity -----------------------------------------------------------------
+    def _read_token(self, key: str, stored: str | None) -> str | None:
+        if stored is None or not TokenCipher.is_encrypted(stored):
+            return stored  # none, or plaintext from before a key was set
+        if self.cipher is None:
+            log.warning("identity %r: its token is encrypted but NEMOBOT_SECRET_KEY is not set; reading no token", key)
+            return None
+        try:
+            return self.cipher.decrypt(stored)
+        except UnknownKey:
+            log.warning(
+                "identity %r: its token was encrypted with a key no longer in NEMOBOT_SECRET_KEY; reading no token",
+                key,
+            )
+            return None
 
-    async def load_identity(self) -> Identity | None:
-        async with self._conn.execute("SELECT * FROM identity WHERE id = 1") as cur:
-            row = await cur.fetchone()
+    async def _seal_tokens(self) -> None:
+        """Encrypt plaintext tokens and re-encrypt old-key ones with the current key."""
+        cipher = self.cipher
+        if cipher is None:
+            return
+        sealed = 0
+        for row in await self._all("SELECT key, token FROM identities WHERE token IS NOT NULL"):
+            stored = str(row["token"])
+            if cipher.is_current(stored):
+                continue
+            token = self._read_token(row["key"], stored)
+            if token is None:
+                continue  # under a key that is gone: left as is (warned)
+            sealed += await self._write(
+                "UPDATE identities SET token = ? WHERE key = ? AND token = ?",
+                (cipher.encrypt(token), row["key"], stored),
+            )
+        if sealed:
+            log.info("encrypted %d stored token(s) with the current key", sealed)
+            if self.path != ":memory:":
+                await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # no old copy left in the WAL
+
+    async def load_identity(self, key: str = INSTALL_IDENTITY) -> Identity | None:
+        """The identity under ``key`` (``install`` or a person id), or ``None``; see the module doc for tokens."""
+        row = await self._one("SELECT * FROM identities WHERE key = ?", (key,))
         if row is None:
             return None
-        return Identity(row["client_id"], row["token"], row["user_id"], _dt(row["expires_at"]))
-
-    async def save_identity(self, identity: Identity) -> None:
-        await self._write(
-            "INSERT OR REPLACE INTO identity (id, client_id, token, user_id, expires_at) VALUES (1, ?, ?, ?, ?)",
-            (identity.client_id, identity.token, identity.user_id, _ts(identity.expires_at)),
+        return Identity(
+            row["client_id"],
+            self._read_token(key, row["token"]),
+            row["user_id"],
+            _dt(row["expires_at"]),
+            kind=cast(IdentityKind, row["kind"]),
         )
+
+    async def save_identity(self, identity: Identity, key: str = INSTALL_IDENTITY) -> None:
+        """Insert or replace the identity under ``key``.
+
+        Raises:
+            EncryptionRequired: A ``personal`` identity and no cipher.
+        """
+        await self._write(
+            "INSERT OR REPLACE INTO identities (key, client_id, token, user_id, expires_at, kind)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                key,
+                identity.client_id,
+                self._stored_token(identity),
+                identity.user_id,
+                _ts(identity.expires_at),
+                identity.kind,
+            ),
+        )
+
+    async def delete_identity(self, key: str) -> None:
+        """Forget the identity under ``key``, if any."""
+        await self._write("DELETE FROM identities WHERE key = ?", (key,))
 
     # conversations ------------------------------------------------------------
 
     async def get_conversation(self, key: str) -> Conversation | None:
-        async with self._conn.execute("SELECT * FROM conversations WHERE key = ?", (key,)) as cur:
-            row = await cur.fetchone()
+        row = await self._one("SELECT * FROM conversations WHERE key = ?", (key,))
         return self._conversation(row) if row is not None else None
 
-    async def list_conversations(self, *, prefix: str = "") -> list[Conversation]:
+    async def list_conversations(self, *, prefix: str = "", owner: str | None = None) -> list[Conversation]:
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        async with self._conn.execute(
-            "SELECT * FROM conversations WHERE key LIKE ? ESCAPE '\\' ORDER BY created_at, rowid", (escaped + "%",)
-        ) as cur:
-            rows = await cur.fetchall()
+        sql, params = "SELECT * FROM conversations WHERE key LIKE ? ESCAPE '\\'", [escaped + "%"]
+        if owner is not None:
+            sql += " AND owner = ?"
+            params.append(owner)
+        rows = await self._all(sql + " ORDER BY created_at, rowid", tuple(params))
         return [self._conversation(r) for r in rows]
 
     @staticmethod
@@ -182,14 +172,15 @@ class SQLiteStore:
             data=json.loads(row["data"] or "{}"),
             created_at=_dt(row["created_at"]),  # type: ignore[arg-type]
             updated_at=_dt(row["updated_at"]),  # type: ignore[arg-type]
+            owner=row["owner"],
         )
 
     async def save_conversation(self, conversation: Conversation) -> None:
         c = conversation
         await self._write(
             "INSERT OR REPLACE INTO conversations"
-            " (key, skill, language, session_id, task_id, data, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " (key, skill, language, session_id, task_id, data, created_at, updated_at, owner)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 c.key,
                 c.skill,
@@ -199,6 +190,7 @@ class SQLiteStore:
                 json.dumps(c.data),
                 _ts(c.created_at),
                 _ts(c.updated_at),
+                c.owner,
             ),
         )
 
@@ -206,17 +198,16 @@ class SQLiteStore:
 
     async def claim_event(self, key: str) -> bool:
         """Record ``key``; True the first time, False when it was already recorded."""
-        cur = await self._conn.execute(
-            "INSERT OR IGNORE INTO processed_events (key, seen_at) VALUES (?, ?)", (key, _ts(utcnow()))
+        return (
+            await self._write(
+                "INSERT OR IGNORE INTO processed_events (key, seen_at) VALUES (?, ?)", (key, _ts(utcnow()))
+            )
+            == 1
         )
-        await self._conn.commit()
-        return cur.rowcount == 1
 
     async def prune_events(self, older_than: datetime) -> int:
         """Forget events recorded before ``older_than``; returns how many."""
-        cur = await self._conn.execute("DELETE FROM processed_events WHERE seen_at < ?", (_ts(older_than),))
-        await self._conn.commit()
-        return cur.rowcount
+        return await self._write("DELETE FROM processed_events WHERE seen_at < ?", (_ts(older_than),))
 
     # render jobs --------------------------------------------------------------
 
@@ -239,8 +230,7 @@ class SQLiteStore:
         )
 
     async def get_render(self, render_id: str) -> RenderJob | None:
-        async with self._conn.execute("SELECT * FROM render_jobs WHERE render_id = ?", (render_id,)) as cur:
-            row = await cur.fetchone()
+        row = await self._one("SELECT * FROM render_jobs WHERE render_id = ?", (render_id,))
         return self._job(row) if row else None
 
     async def save_render(self, job: RenderJob) -> None:
@@ -275,6 +265,14 @@ class SQLiteStore:
         if undelivered:
             sql += " AND delivered = 0"
         sql += " ORDER BY created_at, rowid"
-        async with self._conn.execute(sql, tuple(params)) as cur:
-            rows = await cur.fetchall()
-        return [self._job(r) for r in rows]
+        return [self._job(r) for r in await self._all(sql, tuple(params))]
+
+    async def count_renders(self, statuses: Collection[str]) -> int:
+        """How many render jobs are in one of ``statuses``."""
+        wanted = sorted({str(s) for s in statuses})
+        if not wanted:
+            return 0
+        row = await self._one(
+            f"SELECT COUNT(*) FROM render_jobs WHERE status IN ({', '.join('?' * len(wanted))})", tuple(wanted)
+        )
+        return int(row[0]) if row else 0

@@ -16,13 +16,9 @@ from bot.nemo.renders import DEFAULT_POLL, PollPolicy, ProgressCallback, Renders
 
 
 class RenderCalls:
-    """Submit, poll, cancel, export and download renders (endpoints 8-11, section 5).
+    """Submit, poll, cancel, export and download renders (endpoints 8-11, section 5)."""
 
-    Attributes:
-        _renders: The render endpoints of this client's identity (set by the client).
-    """
-
-    _renders: Renders
+    _renders: Renders  # set by the client: the render endpoints of its identity
 
     async def submit_render(
         self,

@@ -60,5 +60,13 @@ def test_sentences_that_name_files_and_links(lang):
     assert "register?bind=" in error_reply(ne.NemoPaymentRequired(SECRET), lang, links=Links(anonymous=True))
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_shared_identity_never_shows_its_bind_link(lang):
+    for exc in (ne.NemoOutOfCredits(SECRET), ne.NemoPaymentRequired(SECRET)):
+        text = error_reply(exc, lang, links=None)
+        assert text in {t("out_of_credits_shared", lang), t("free_plan_shared", lang)}
+        assert "bind=" not in text and "nemovideo.com" not in text
+
+
 def test_a_failing_chat_gets_no_sentence():
     assert error_reply(ChannelError("sendMessage failed: HTTP 403"), "en") is None
