@@ -237,7 +237,7 @@ class ConversationEngine:
             await self._answer_error(exc, turn.msg, turn.channel, turn.lang, turn)
 
     async def _handle_replayed(self, msg: IncomingMessage, channel: ReplyChannel) -> None:
-        person = await self.identities.person_of(msg.account) if msg.sender_id else None
+        person = await self.identities.person_of(msg.account)
         await self._guarded(msg, channel, route(msg.text, bool(msg.attachments)), person)
 
     async def _answer_error(

@@ -14,7 +14,16 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from bot.agent_runs import ANSWER_BUTTONS, bullets
-from bot.boundary import Attachment, ChannelError, ConversationKey, IncomingMessage, Reply, ReplyChannel, SentRef
+from bot.boundary import (
+    Attachment,
+    ChannelError,
+    ConversationKey,
+    IncomingMessage,
+    Reply,
+    ReplyChannel,
+    Scope,
+    SentRef,
+)
 from bot.conversations import Conversations
 from bot.identity import Identities
 from bot.nemo import timeline
@@ -133,6 +142,9 @@ class Recovery:
                 attachments=attachments,
                 message_id=str(item.get("message_id") or ""),
                 locale=item.get("locale"),
+                sender_id=str(item.get("sender_id") or ""),
+                scope=Scope(item["scope"]) if item.get("scope") in set(Scope) else Scope.PRIVATE,
+                space_id=item.get("space_id"),
             )
             if item.get("files_lost") and not attachments:
                 await say(turn.channel, t("queued_file_lost", lang_of(msg.locale)))
@@ -174,6 +186,9 @@ def queue_items(messages: list[IncomingMessage]) -> list[dict[str, Any]]:
         {
             "text": m.text,
             "sender": m.sender,
+            "sender_id": m.sender_id,
+            "scope": str(m.scope),
+            "space_id": m.space_id,
             "message_id": m.message_id,
             "locale": m.locale,
             "urls": [[a.filename, a.public_url] for a in m.attachments if a.public_url],

@@ -269,6 +269,8 @@ class SQLiteStore(PeopleTables):
 
     async def count_renders(self, statuses: Collection[str]) -> int:
         """How many render jobs are in one of ``statuses``."""
+        if isinstance(statuses, str):  # one status (a JobStatus is a str too), not its letters
+            statuses = [statuses]
         wanted = sorted({str(s) for s in statuses})
         if not wanted:
             return 0

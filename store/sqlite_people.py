@@ -25,7 +25,13 @@ def _check_account(account: str) -> None:
 
 
 def _check_day(day: str) -> None:
-    date.fromisoformat(day)  # ValueError if it is not YYYY-MM-DD
+    """Days compare as text, so only the ``YYYY-MM-DD`` form is accepted."""
+    try:
+        ok = date.fromisoformat(day).isoformat() == day
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"a day is an ISO date like 2026-12-01, got {day!r}")
 
 
 class PeopleTables(SQLiteConnection):

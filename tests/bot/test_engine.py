@@ -39,6 +39,12 @@ def all_text(channel: RecordingChannel) -> str:
     return "\n".join(text for _, _, text in channel.events)
 
 
+async def owner_client(runtime, key=KEY):
+    """The client of the conversation owner's own NemoVideo identity (sessions are per identity)."""
+    conv = await runtime.store.get_conversation(str(key))
+    return await runtime.engine.identities.client_for(conv.owner)
+
+
 async def session_of(runtime, key=KEY) -> str:
     conv = await runtime.store.get_conversation(str(key))
     assert conv and conv.session_id
@@ -136,7 +142,7 @@ async def test_two_clips_go_up_in_one_call(runtime, emulator, channel):
     text = channel.texts()[-1]
     assert "bigbuckbunny.mp4" in text and "bikes.mp4" in text
     sid = await session_of(runtime)
-    state = await runtime.client.state(sid)
+    state = await (await owner_client(runtime)).state(sid)
     assert [i["filename"] for i in state.video_infos] == ["bigbuckbunny.mp4", "bikes.mp4"]
 
 
@@ -162,7 +168,7 @@ async def test_expired_token_mid_conversation_is_renewed(runtime, emulator, chan
     emulator.expire_tokens()
     await runtime.engine.handle(msg("add background music"), channel)
     assert channel.texts()[-1] and "sign in" not in channel.texts()[-1]
-    ident = await runtime.store.load_identity()
+    ident = await runtime.store.load_identity(await runtime.store.person_for("console:u"))  # the person's own
     assert ident.token and ident.token.startswith("nmv_usr_")
     assert "nmv_usr_" not in all_text(channel)
 
@@ -223,15 +229,16 @@ async def test_messages_during_a_run_are_queued_in_order(runtime, emulator, chan
     await asyncio.wait_for(first, 60)
     sid = await session_of(runtime)
     assert emulator.state.runs_per_session[sid] == 2
-    state = await runtime.client.state(sid)
+    state = await (await owner_client(runtime)).state(sid)
     assert {t["tt"] for t in state.draft["t"]} >= {0, 1, 7}
 
 
 async def test_out_of_credits_gives_registration_link(runtime, emulator, channel):
     await runtime.engine.handle(msg("", BUNNY), channel)
-    emulator.set_credits(runtime.client.user_id, 0)
+    own = await owner_client(runtime)  # the person's own anonymous identity: its bind link is theirs to use
+    emulator.set_credits(own.user_id, 0)
     await runtime.engine.handle(msg("add background music"), channel)
-    assert f"https://nemovideo.com/register?bind={runtime.client.user_id}" in channel.texts()[-1]
+    assert f"https://nemovideo.com/register?bind={own.user_id}" in channel.texts()[-1]
 
 
 async def test_large_render_is_delivered_as_link(runtime, emulator, tmp_path):
@@ -331,7 +338,7 @@ async def test_still_working_heartbeat_and_no_token_in_logs(runtime, emulator, c
     await runtime.engine.handle(msg("add a ranked leaderboard overlay showing the top performers"), channel)
     edits = [text for kind, _, text in channel.events if kind == "edit"]
     assert any("⏳ Still working..." in e for e in edits)
-    token = (await runtime.store.load_identity()).token
+    token = (await runtime.store.load_identity(await runtime.store.person_for("console:u"))).token
     assert token and token not in caplog.text and token not in all_text(channel)
 
 
@@ -364,7 +371,7 @@ async def test_attachment_stream_failing_midway_is_reported(runtime, emulator, c
     await runtime.engine.handle(m, channel)
     assert channel.texts()[-1] == "I couldn't fetch clip.mp4 from the chat. Nothing was uploaded; please send it again."
     sid = await session_of(runtime)
-    assert (await runtime.client.state(sid)).video_infos == []
+    assert (await (await owner_client(runtime)).state(sid)).video_infos == []
 
 
 async def test_cancel_during_a_run_drops_the_queue(runtime, emulator, channel):
@@ -509,9 +516,9 @@ async def test_queued_messages_survive_a_restart_in_order(emulator, settings):
         while rt.engine.is_busy(str(KEY)):
             await asyncio.sleep(0.05)
         conv = await rt.store.get_conversation(str(KEY))
-        state = await rt.client.state(conv.session_id)
+        state = await (await owner_client(rt)).state(conv.session_id)
     assert "queue" not in conv.data and "run" not in conv.data
-    assert emulator.state.runs_per_session[conv.session_id] == 3  # leaderboard once, then music, then title
+    assert emulator.state.runs_per_session[conv.session_id] == 3, channel.texts()  # leaderboard, music, title
     kinds = {t["tt"] for t in state.draft["t"]}
     assert kinds == {0, 1, 7}
     texts = channel.texts()
@@ -529,9 +536,8 @@ async def test_unconfirmed_render_is_resubmitted_only_if_unknown(runtime, emulat
     conv = await runtime.store.get_conversation(str(KEY))
     rid = "render_crashed_before_confirmation"
     if backend_knows_it:  # the submit reached NemoVideo, the process died before recording it
-        await runtime.client.submit_render(
-            conv.session_id, (await runtime.client.state(conv.session_id)).draft, render_id=rid
-        )
+        client = await owner_client(runtime)
+        await client.submit_render(conv.session_id, (await client.state(conv.session_id)).draft, render_id=rid)
     await runtime.store.save_render(RenderJob(rid, str(KEY), conv.session_id, status="submitting"))
 
     async def channel_for(key):

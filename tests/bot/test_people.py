@@ -96,7 +96,10 @@ async def test_a_flood_queues_at_most_three_and_others_are_served(emulator, tmp_
         flooder, other = RecordingChannel(), RecordingChannel()
         await rt.engine.handle(msg("telegram", "11", "", BIKES), flooder)
         emulator.config.step_delay_s = 0.2
-        flood = [asyncio.create_task(rt.engine.handle(msg("telegram", "11", f"add title 'T{i}'"), flooder)) for i in range(50)]
+        flood = [
+            asyncio.create_task(rt.engine.handle(msg("telegram", "11", f"add title 'T{i}'"), flooder))
+            for i in range(50)
+        ]
         await asyncio.sleep(0.3)
         await rt.engine.handle(msg("telegram", "22", "/credits"), other)
         assert other.texts()[-1].startswith("💳 Credits:")  # served while the flood runs

@@ -6,7 +6,7 @@ import asyncio
 
 from bot.boundary import ConversationKey, IncomingMessage
 from bot.conversations import KeyedLocks
-from bot.scheduler import ConversationScheduler
+from bot.scheduler import ConversationScheduler, Submitted
 from tests.recording import RecordingChannel
 
 KEY = ConversationKey(platform="console", chat_id="s1")
@@ -38,12 +38,12 @@ async def test_work_runs_in_order_the_queue_is_reported_and_nothing_is_kept():
     first = asyncio.create_task(scheduler.submit("k", msg("a"), channel, work("a", wait=True)))
     await asyncio.sleep(0)
     assert scheduler.is_busy("k")
-    assert await scheduler.submit("k", msg("b"), channel, work("b")) is False  # queued, returns at once
+    assert await scheduler.submit("k", msg("b"), channel, work("b")) is Submitted.QUEUED  # returns at once
     scheduler.submit_background("k", "resume", work("resumed"))
-    assert await scheduler.submit("k", msg("c"), channel, work("c")) is False
+    assert await scheduler.submit("k", msg("c"), channel, work("c")) is Submitted.QUEUED
     assert saved == [["b"], ["b", "c"]]
     gate.set()
-    assert await first is True
+    assert await first is Submitted.RAN
     assert done == ["a", "b", "resumed", "c"]
     assert saved[-1] == []  # the persisted queue emptied as it drained
     assert not scheduler.is_busy("k") and scheduler.active() == []

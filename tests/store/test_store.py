@@ -157,6 +157,7 @@ class TestStoreContract:
         assert await store.count_renders(["delivered", "failed"]) == 2
         assert await store.count_renders([JobStatus.CANCELLED]) == 0
         assert await store.count_renders([]) == 0
+        assert await store.count_renders(JobStatus.PENDING) == 1
 
     async def test_people_and_accounts(self, store):
         assert await store.person_for("telegram:1") is None
@@ -247,8 +248,9 @@ class TestStoreContract:
         assert await store.prune_usage("2026-12-02") == 3
         assert await store.usage_totals("runs", "2026-12-01") == (0, 0)
         assert await store.get_usage("p_a", "runs", "2026-12-02") == 1
-        with pytest.raises(ValueError):
-            await store.add_usage("p_a", "runs", "yesterday")
+        for bad in ("yesterday", "20261201", "2026-W48-2"):
+            with pytest.raises(ValueError, match="ISO date"):
+                await store.add_usage("p_a", "runs", bad)
 
     async def test_usage_is_atomic(self, store):
         totals = await asyncio.gather(*(store.add_usage("p_a", "runs", "2026-12-01") for _ in range(50)))
