@@ -301,6 +301,10 @@ class InteractionChannel:
         if not self.token_alive:
             raise ChannelError("the interaction token has expired")
         try:
+            if not self._original_used:
+                # the deferred "thinking..." answer is public: remove it, so only the ephemeral stays
+                self._original_used = True
+                await self.interaction.delete_original_response()
             message = await self.interaction.followup.send(
                 reply.text[:MESSAGE_LIMIT], ephemeral=True, wait=True, allowed_mentions=NO_MENTIONS
             )

@@ -179,9 +179,11 @@ async def test_button_press_after_a_restart(emulator, dc, tmp_path):
             )
             oid = int(other["id"])
             await dc.wait_until(lambda: bool(dc.interaction_responses.get(oid)), timeout=10)
-    refusal = dc.interaction_responses[oid][0]
-    assert refusal["type"] == 4 and refusal["data"]["flags"] & 64  # ephemeral
-    assert "Only people in this project's thread" in refusal["data"]["content"]
+            await dc.wait_until(lambda: any("someone else's project" in t for t in interaction_texts(dc, oid)), 20)
+            conv = (await runtime.store.list_conversations(prefix=f"discord:{GUILD}/{CHANNEL}/{thread_id}"))[0]
+    refusal = next(r for r in dc.interaction_responses[oid] if "someone else's project" in str(r.get("data")))
+    assert int(refusal["data"].get("flags", 0)) & 64  # ephemeral: only the stranger sees it
+    assert conv.session_id  # the owner's project was not reset
 
 
 async def test_direct_message(emulator, dc, tmp_path):
@@ -295,8 +297,14 @@ async def test_attachment_falls_back_to_a_streamed_upload(emulator, dc, tmp_path
         async def refuse_urls(*args, **kwargs):
             raise NemoBadRequest("cannot fetch that URL", status=200, code=4003)
 
-        runtime.client.upload_urls = refuse_urls  # NemoVideo could not fetch the CDN URL
-        await start_thread_project(dc, BIKES)
+        from bot.nemo.client import NemoClient
+
+        original = NemoClient.upload_urls
+        NemoClient.upload_urls = refuse_urls  # NemoVideo could not fetch the CDN URL (every identity)
+        try:
+            await start_thread_project(dc, BIKES)
+        finally:
+            NemoClient.upload_urls = original
     [upload] = emulator.state.uploads
     assert upload.source == "multipart" and upload.size == BIKES.stat().st_size
 
@@ -330,12 +338,15 @@ async def test_edit_cut_off_by_a_restart_is_reported_in_the_channel(emulator, dc
             resolved_attachments=[att],
         )
         iid = int(interaction["id"])
-        conv_key = f"discord:{GUILD}/{OTHER_CHANNEL}"
+        conv = None
         for _ in range(300):
-            conv = await runtime.store.get_conversation(conv_key)
+            found = await runtime.store.list_conversations(prefix=f"discord:{GUILD}/{OTHER_CHANNEL}")
+            conv = found[0] if found else None  # the sender's own project in that channel
             if conv is not None and "run" in conv.data:
                 break
             await asyncio.sleep(0.05)
+        assert conv is not None
+        conv_key = conv.key
         assert conv is not None and conv.data["run"]["ref"].startswith(("orig:", "f:"))
     # the process stopped mid-run (a shutdown keeps the marker); NemoVideo finishes the edit on its own
     await emulator.state.idle()

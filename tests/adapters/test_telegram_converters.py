@@ -232,12 +232,25 @@ def test_links_become_url_uploads(bot):
 
 
 def test_keyboard_and_callbacks():
-    kb = keyboard((Button.EXPORT, Button.STATUS, Button.CREDITS, Button.NEW), "zh")
-    rows = [[(b.text, b.callback_data) for b in row] for row in kb.inline_keyboard]
-    assert rows == [
-        [("🎞️ 导出", "nb:export"), ("📋 状态", "nb:status")],
-        [("💳 积分", "nb:credits"), ("🆕 新项目", "nb:new")],
-    ]
+    secret = b"k" * 32
+    kb = keyboard(
+        (Button.EXPORT, Button.STATUS, Button.CREDITS, Button.NEW), "zh", secret=secret, chat_id=-5, user_id=7
+    )
+    rows = [[b.text for b in row] for row in kb.inline_keyboard]
+    assert rows == [["🎞️ 导出", "📋 状态"], ["💳 积分", "🆕 新项目"]]
+    data = [b.callback_data for row in kb.inline_keyboard for b in row]
+    assert all(d.startswith(f"nb:{b.value}:") and len(d) <= 64 for d, b in zip(data, Button, strict=True))
     assert keyboard(()) is None
-    assert command_of_callback("nb:export") == "/export"
-    assert command_of_callback("nb:rm -rf") is None and command_of_callback(None) is None
+    export = data[0]
+    assert command_of_callback(export, secret=secret, chat_id=-5, user_id=7) == "/export"
+    # someone else's button, another chat, a forged or bare payload: nothing
+    assert command_of_callback(export, secret=secret, chat_id=-5, user_id=8) is None
+    assert command_of_callback(export, secret=secret, chat_id=-6, user_id=7) is None
+    assert command_of_callback(export.replace("nb:export", "nb:new"), secret=secret, chat_id=-5, user_id=7) is None
+    assert command_of_callback("nb:export", secret=secret, chat_id=-5, user_id=7) is None
+    assert command_of_callback("nb:rm -rf", secret=secret) is None and command_of_callback(None) is None
+    # a button anyone in the chat may press (GROUP_PROJECTS=shared)
+    shared = keyboard((Button.NEW,), secret=secret, chat_id=-5, user_id=None)
+    assert (
+        command_of_callback(shared.inline_keyboard[0][0].callback_data, secret=secret, chat_id=-5, user_id=9) == "/new"
+    )

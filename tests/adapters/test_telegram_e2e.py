@@ -92,7 +92,7 @@ async def test_dm_leaderboard_then_export_delivers_a_1080p_video(emulator, tg, t
     # the answer carries the inline keyboard; the progress message was edited in place
     answer = next(m for m in tg.bot_messages(cid) if m.text and "leaderboard" in m.text.lower() and m.reply_markup)
     buttons = [b["callback_data"] for row in answer.reply_markup["inline_keyboard"] for b in row]
-    assert buttons == ["nb:export", "nb:status", "nb:credits", "nb:new"]
+    assert [b.split(":")[1] for b in buttons] == ["export", "status", "credits", "new"]  # nb:<button>:<key>
     progress = next(m for m in tg.bot_messages(cid) if m.edits and (m.text or "").startswith("✅ Done in"))
     assert progress.edits[0].startswith(("🎬", "🔍", "✂️"))
     # typing while working, upload_video while exporting; both command menus registered
@@ -142,8 +142,9 @@ async def test_group_topics_are_separate_conversations(emulator, tg, tmp_path):
         await wait_text(tg, gid, "There is no project yet", thread_id=9)
         tg.user_text(group, f"@{tg.bot_username} add background music", thread_id=7)
         await wait_text(tg, gid, "✅ Done in", thread_id=7)
-        a = await runtime.store.get_conversation(f"telegram:{gid}/7")
-        b = await runtime.store.get_conversation(f"telegram:{gid}/9")
+        user = tg.user()["id"]  # each person has their own project in each topic (GROUP_PROJECTS=per_user)
+        a = await runtime.store.get_conversation(f"telegram:{gid}/7~{user}")
+        b = await runtime.store.get_conversation(f"telegram:{gid}/9~{user}")
     assert a.session_id and b is not None and b.session_id is None
     assert all(m.thread_id in (7, 9) for m in tg.bot_messages(gid))
     assert not any("just chatting" in t for t in texts(tg, gid))
@@ -187,7 +188,13 @@ async def test_button_press_answers_the_callback_and_runs_the_command(emulator, 
         tg.user_media(chat, "video", tg.add_file(BIKES, file_name="bikes.mp4"), caption="add background music")
         await tg.wait_until(lambda: any(m.reply_markup for m in tg.bot_messages(cid)), timeout=30)
         answer = next(m for m in tg.bot_messages(cid) if m.reply_markup)
-        tg.press_button(chat, answer.message_id, "nb:status")
+        status = next(
+            b["callback_data"]
+            for row in answer.reply_markup["inline_keyboard"]
+            for b in row
+            if "status" in b["callback_data"]
+        )
+        tg.press_button(chat, answer.message_id, status)
         await wait_text(tg, cid, "📋 Timeline (2 tracks)")
     assert len(tg.callback_answers) == 1
 

@@ -68,6 +68,7 @@ class DiscordHttp(DiscordWebhooks):
             ("POST", "/interactions/{interaction_id}/{token}/callback", self._r_callback, False),
             ("POST", "/webhooks/{app_id}/{token}", self._r_followup, False),
             ("PATCH", "/webhooks/{app_id}/{token}/messages/{message_id}", self._r_webhook_edit, False),
+            ("DELETE", "/webhooks/{app_id}/{token}/messages/{message_id}", self._r_webhook_delete, False),
         ]
         return [(m, path_regex(p, named=True), p, h, auth) for m, p, h, auth in table]
 

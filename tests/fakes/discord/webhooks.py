@@ -12,7 +12,8 @@ interaction webhook (follow-ups and edits).
 * ``POST /webhooks/{app}/{token}[?wait=true]`` sends a follow-up; the first one after a
   deferral replaces the "thinking" message, as on Discord.
   ``PATCH /webhooks/{app}/{token}/messages/{@original|id}`` edits the original response or a
-  follow-up. These routes carry no Authorization; an expired token answers 401 (50027).
+  follow-up; ``DELETE`` on the same path removes it. These routes carry no Authorization; an
+  expired token answers 401 (50027).
 """
 
 from __future__ import annotations
@@ -108,6 +109,27 @@ class DiscordWebhooks(DiscordInteractions):
         kind = "edit_original" if params["message_id"] == "@original" else "edit"
         self._log_interaction(inter, kind, call.json or {}, call.files, message)
         return 200, message
+
+    async def _r_webhook_delete(self, call: Call, params: dict[str, str]) -> Answer:
+        """``DELETE /webhooks/{app}/{token}/messages/{@original|id}``: the message goes away (the
+        bot removes a deferred "thinking" answer before an ephemeral follow-up)."""
+        inter = self._webhook_interaction(params)
+        message_id = self._webhook_message_id(inter, params["message_id"])
+        message = self._all_messages.pop(message_id, None)
+        if message is None:
+            raise unknown("Message", 10008)
+        record = self._records.get(message_id)
+        if record is not None:
+            record["deleted"] = True
+        if message_id == inter.original_message_id:
+            inter.original_message_id = None
+        payload = {"id": str(message_id), "channel_id": str(message["channel_id"])}
+        if message.get("guild_id"):
+            payload["guild_id"] = str(message["guild_id"])
+        await self._dispatch("MESSAGE_DELETE", payload)
+        kind = "delete_original" if params["message_id"] == "@original" else "delete"
+        self._log_interaction(inter, kind, {}, [], message)
+        return 204, None
 
     def _webhook_interaction(self, params: dict[str, str]) -> Interaction:
         """The interaction of a webhook route's token, once acknowledged; Discord's errors otherwise."""
