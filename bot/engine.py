@@ -211,7 +211,7 @@ class ConversationEngine:
             conv = await self.conversations.get_or_create(msg, owner=person)
             turn = Turn(msg, channel, conv, lang, await self.identities.client_for(conv.owner or person), person)
             if not self._may_act(turn, intent):
-                await say_private(turn, t("not_your_project", lang))
+                await say_private(turn, t("not_your_project", lang), secret=False)
                 return
             await self.handlers[intent.kind](turn, intent)
         except Exception as exc:  # noqa: BLE001 - the one error boundary of a message

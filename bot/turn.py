@@ -61,11 +61,13 @@ async def say(channel: ReplyChannel, text: str, *, buttons: tuple[Button, ...] =
     return ref
 
 
-async def say_private(turn: Turn, text: str) -> None:
+async def say_private(turn: Turn, text: str, *, secret: bool = True) -> None:
     """Send ``text`` to the sender only: as it is in a private chat; in a shared chat through
-    the channel's private route (an ephemeral reply or a direct message). When the platform
-    cannot reach the sender privately, the chat is told to open a private chat, without
-    ``text`` (it may hold a secret: a link, a code, a balance).
+    the channel's private route (an ephemeral reply or a direct message).
+
+    When the platform cannot reach the sender privately, a ``secret`` text (a link, a code, a
+    balance) is replaced by a line asking them to open a private chat; other texts (a
+    refusal) are said in the chat instead.
     """
     if turn.msg.scope is Scope.PRIVATE:
         await say(turn.channel, text)
@@ -73,7 +75,7 @@ async def say_private(turn: Turn, text: str) -> None:
     try:
         await turn.channel.send_private(Reply(text[: turn.channel.limits.max_message_chars]))
     except ChannelError:
-        await say(turn.channel, t("private_unreachable", turn.lang))
+        await say(turn.channel, t("private_unreachable", turn.lang) if secret else text)
 
 
 def split_message(text: str, limit: int) -> list[str]:

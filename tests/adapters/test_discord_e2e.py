@@ -292,7 +292,7 @@ async def test_nemobot_run_starts_discord_and_telegram_together(emulator, dc, tm
 async def test_attachment_falls_back_to_a_streamed_upload(emulator, dc, tmp_path):
     from bot.nemo.errors import NemoBadRequest
 
-    async with running_bot(emulator, dc, tmp_path) as (_adapter, runtime):
+    async with running_bot(emulator, dc, tmp_path) as (_adapter, _runtime):
 
         async def refuse_urls(*args, **kwargs):
             raise NemoBadRequest("cannot fetch that URL", status=200, code=4003)
