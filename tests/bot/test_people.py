@@ -174,3 +174,21 @@ async def test_admin_blocks_and_sets_quotas(emulator, tmp_path, blocked):
         assert user.texts()[-1].startswith("You've used today's 0 edit requests")
         await rt.engine.handle(msg("telegram", "1", "/admin stats"), admin)
     assert admin.texts()[-1].startswith("📊 Today: 2 people known")
+
+
+async def test_runs_beyond_the_global_cap_wait_their_turn_and_are_told_their_place(emulator, tmp_path):
+    settings = fast_settings(emulator.url, tmp_path, max_concurrent_runs=1)
+    async with open_runtime(settings) as rt:
+        channels = {user: RecordingChannel() for user in ("11", "22", "33")}
+        for user, channel in channels.items():
+            await rt.engine.handle(msg("telegram", user, "", BIKES), channel)
+        emulator.config.step_delay_s = 0.2
+        runs = [
+            asyncio.create_task(rt.engine.handle(msg("telegram", user, "add title 'Hi'"), channel))
+            for user, channel in channels.items()
+        ]
+        await asyncio.gather(*runs)
+        assert rt.engine.slots.in_flight == 0
+    places = [t for c in channels.values() for t in c.texts() if "in line" in t]
+    assert sorted(p.split("number ")[1].split(" ")[0] for p in places) == ["1", "2"]
+    assert all(any(t.startswith("✅ Done in") for t in c.texts()) for c in channels.values())
