@@ -69,7 +69,7 @@ COMMANDS: dict[str, IntentKind] = {
     "admin": IntentKind.ADMIN,
 }
 
-MENU: tuple[str, ...] = ("export", "status", "credits", "new", "skill", "link", "cancel", "help")
+MENU: tuple[str, ...] = ("export", "status", "credits", "new", "skill", "link", "cancel", "connect", "logout", "help")
 """The commands every platform's command menu lists, in order; each is described by the
 catalog message ``command.<name>`` (Telegram ``setMyCommands``, Discord slash commands)."""
 

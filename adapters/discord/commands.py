@@ -15,11 +15,11 @@ import discord
 from discord import app_commands
 from discord.app_commands import locale_str
 
-from adapters.discord.converters import custom_id
+from adapters.discord.converters import custom_id, locale_of
 from bot.boundary import Button
 from bot.intents import MENU
 from bot.profiles import PROFILES
-from bot.texts import button_label, command_description, t
+from bot.texts import button_label, command_description, lang_of, t
 
 if TYPE_CHECKING:
     from adapters.discord.runner import DiscordAdapter
@@ -32,6 +32,8 @@ ZH: dict[str, str] = {
         "discord.option.edit.prompt",
         "discord.option.edit.clip",
         "discord.option.skill.name",
+        "discord.option.connect.code",
+        "command.login",
         *("command." + name for name in MENU),
     )
 }
@@ -73,8 +75,28 @@ class ControlsView(discord.ui.View):
         return callback
 
 
+class LoginModal(discord.ui.Modal):
+    """``/login`` on Discord: the token is typed into a modal, never into a channel, and the
+    answer is ephemeral."""
+
+    def __init__(self, adapter: DiscordAdapter, lang: str = "en") -> None:
+        super().__init__(title=t("discord.login.title", lang)[:45], custom_id=LOGIN_MODAL_ID, timeout=600)
+        self.adapter = adapter
+        self.token: discord.ui.TextInput[LoginModal] = discord.ui.TextInput(
+            custom_id=LOGIN_TOKEN_ID, style=discord.TextStyle.short, required=True, max_length=400
+        )
+        self.add_item(discord.ui.Label(text=t("discord.login.label", lang)[:45], component=self.token))
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        await self.adapter.on_login(interaction, self.token.value)
+
+
+LOGIN_MODAL_ID = "nemobot:login"
+LOGIN_TOKEN_ID = "nemobot:login:token"
+
+
 def build_commands(adapter: DiscordAdapter) -> list[app_commands.Command[Any, Any, Any]]:
-    """The slash commands: ``/edit /export /status /credits /new /skill /link /cancel /help``."""
+    """The slash commands: ``/edit``, the shared menu (:data:`bot.intents.MENU`), ``/login``."""
 
     @app_commands.command(name="edit", description=locale_str(t("discord.command.edit")))
     @app_commands.describe(
@@ -96,5 +118,15 @@ def build_commands(adapter: DiscordAdapter) -> list[app_commands.Command[Any, An
 
         return app_commands.Command(name=name, description=locale_str(description), callback=callback)
 
-    by_name: dict[str, app_commands.Command[Any, Any, Any]] = {"skill": skill}
-    return [edit] + [by_name.get(name) or simple(name, command_description(name)) for name in MENU]
+    @app_commands.command(name="connect", description=locale_str(t("command.connect")))
+    @app_commands.describe(code=locale_str(t("discord.option.connect.code")))
+    async def connect(interaction: discord.Interaction, code: str | None = None) -> None:
+        await adapter.on_slash(interaction, f"/connect {code or ''}".strip())
+
+    @app_commands.command(name="login", description=locale_str(t("command.login")))
+    async def login(interaction: discord.Interaction) -> None:
+        await interaction.response.send_modal(LoginModal(adapter, lang_of(locale_of(interaction.locale))))
+
+    by_name: dict[str, app_commands.Command[Any, Any, Any]] = {"skill": skill, "connect": connect}
+    menu = [by_name.get(name) or simple(name, command_description(name)) for name in MENU]
+    return [edit, *menu, login]

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
 import discord
@@ -31,7 +32,7 @@ from adapters.discord.converters import (
 )
 from adapters.downloads import Downloader
 from adapters.pacing import EditPacer
-from bot.boundary import Button, ConversationKey
+from bot.boundary import Button, ConversationKey, Scope
 from bot.texts import lang_of
 
 if TYPE_CHECKING:
@@ -263,6 +264,14 @@ class DiscordAdapter:
         await interaction.response.defer(thinking=True)
         await self._handle_interaction(interaction, text, attachments or [])
 
+    async def on_login(self, interaction: discord.Interaction, token: str) -> None:
+        """The ``/login`` modal was submitted: the token goes to the engine as a private
+        message, and every answer is ephemeral."""
+        if not await self.engine.claim_event(PLATFORM, "interaction", str(interaction.id)):
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await self._handle_interaction(interaction, f"/login {token.strip()}", [], private=True)
+
     async def on_button(self, interaction: discord.Interaction, button_id: str) -> None:
         """A quick-action button: a command from the presser (the engine checks the project's owner)."""
         command = command_of_custom_id(button_id)
@@ -272,7 +281,12 @@ class DiscordAdapter:
         await self._handle_interaction(interaction, command, [])
 
     async def _handle_interaction(
-        self, interaction: discord.Interaction, text: str, attachments: list[discord.Attachment]
+        self,
+        interaction: discord.Interaction,
+        text: str,
+        attachments: list[discord.Attachment],
+        *,
+        private: bool = False,
     ) -> None:
         lang = lang_of(locale_of(interaction.locale))
         target = interaction.channel
@@ -284,6 +298,8 @@ class DiscordAdapter:
         incoming = interaction_to_incoming(
             interaction, text, attachments=attachments, opener=self._opener, bot_id=me.id if me else 0
         )
+        if private:  # typed into a modal, answered ephemerally: as private as a DM
+            incoming = replace(incoming, scope=Scope.PRIVATE)
         await self.engine.handle(incoming, channel)
 
     # ------------------------------------------------------------------ bytes

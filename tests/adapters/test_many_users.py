@@ -166,3 +166,56 @@ async def test_a_stranger_cannot_touch_someone_elses_discord_project_thread(emul
     assert after.session_id == before and after.owner == conv.owner  # the owner's project is untouched
     assert sum(emulator.state.runs_per_session.values()) == 1  # the stranger's edit never reached NemoVideo
     assert not emulator.state.renders
+
+
+async def test_discord_login_modal_then_connect_with_telegram(emulator, dc, tg, tmp_path):
+    """/login on Discord goes through a modal and is answered ephemerally; /connect joins the
+    Discord account to a Telegram one: both then act under one NemoVideo identity."""
+    from store.crypto import TokenCipher
+
+    settings = fast_settings(
+        emulator.url,
+        tmp_path,
+        nemobot_secret_key=TokenCipher.generate_key(),
+        discord_token="MTIz.many-users.token",
+        discord_api_url=dc.url,
+        discord_gateway_url=dc.ws_url,
+        discord_guild_ids=str(GUILD),
+        telegram_token=tg.token,
+        telegram_api_url=tg.url,
+    )
+    apply_endpoints(settings)
+    user = dc.add_user(OWNER, "owner")
+    chat = tg.private_chat(user_id=4004)
+    async with open_runtime(settings, platform="discord") as runtime:
+        adapter = DiscordAdapter(runtime.engine, settings, guild_ready_timeout=0.05, ready_timeout_s=20)
+        async with running(runtime, adapter), running(runtime, TelegramAdapter(runtime.engine, settings)):
+            opened = await dc.interaction_create(name="login", channel_id=CHANNEL, user=user)
+            await dc.wait_until(lambda: int(opened["id"]) in dc.modals, 20)
+            modal = dc.modals[int(opened["id"])]
+            submitted = await dc.modal_submit(
+                custom_id=modal["custom_id"],
+                values={"nemobot:login:token": "nmv_usr_discord_personal"},
+                channel_id=CHANNEL,
+                user=user,
+            )
+            sid = int(submitted["id"])
+            await dc.wait_until(lambda: any("your own NemoVideo account" in t for t in interaction_texts(dc, sid)), 20)
+            # a code from Telegram, redeemed on Discord
+            tg.user_text(chat, "/connect")
+            await tg.wait_until(lambda: any("Your code is" in t for t in tg_texts(tg, chat["id"])), 20)
+            code = (
+                next(t for t in tg_texts(tg, chat["id"]) if "Your code is" in t).split("Your code is ")[1].split(" ")[0]
+            )
+            joined = await dc.interaction_create(
+                name="connect", channel_id=CHANNEL, user=user, options=[{"name": "code", "type": 3, "value": code}]
+            )
+            jid = int(joined["id"])
+            await dc.wait_until(lambda: any("Accounts joined" in t for t in interaction_texts(dc, jid)), 20)
+            same = await runtime.store.person_for(f"discord:{OWNER}") == await runtime.store.person_for("telegram:4004")
+    assert same
+    answers = [r for r in dc.interaction_responses[sid] if "your own NemoVideo account" in str(r.get("data"))]
+    assert answers and all(int((r.get("message") or {}).get("flags", 0)) & 64 for r in answers)  # ephemeral
+    assert not any("nmv_usr_discord_personal" in (m.get("content") or "") for m in dc.bot_messages(CHANNEL))
+    notes = [r for r in dc.interaction_responses[jid] if "Accounts joined" in str(r.get("data"))]
+    assert all(int(r["data"].get("flags", 0)) & 64 for r in notes)  # the join is told privately

@@ -85,6 +85,29 @@ class DiscordInteractions(DiscordCommandRoutes):
         data = {"custom_id": custom_id, "component_type": 2}
         return await self._new_interaction(3, data, channel, guild_id, user, None, source_message=message)
 
+    async def modal_submit(
+        self, *, custom_id: str, values: dict[str, str], channel_id: int, user: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """A user submits a modal the bot opened: MODAL_SUBMIT (type 5) INTERACTION_CREATE.
+
+        Args:
+            custom_id: The modal's ``custom_id``.
+            values: Text input ``custom_id`` -> what the user typed.
+            channel_id: Where the command that opened the modal ran.
+            user: Who submits (:attr:`default_user` by default).
+
+        Returns:
+            The interaction object.
+        """
+        user = user or self.default_user
+        channel, guild_id = self._interaction_place(channel_id, user)
+        components = [
+            {"type": 18, "id": i + 1, "component": {"type": 4, "id": i + 100, "custom_id": key, "value": value}}
+            for i, (key, value) in enumerate(values.items())
+        ]
+        data = {"custom_id": custom_id, "components": components}
+        return await self._new_interaction(5, data, channel, guild_id, user, None)
+
     def expire_interaction_tokens(self, interaction_id: int | None = None) -> None:
         """Expire interaction tokens (as after 15 minutes): webhook routes answer 401 code 50027,
         callbacks 404 code 10062.

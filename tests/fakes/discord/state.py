@@ -75,6 +75,7 @@ class DiscordState(FakeServer[Call]):
         self.threads: list[dict[str, Any]] = []
         self.thread_members: dict[int, set[int]] = {}
         self.interaction_responses: dict[int, list[dict[str, Any]]] = {}
+        self.modals: dict[int, dict[str, Any]] = {}  # interaction id -> the modal the bot opened
         self.synced_commands: dict[int | None, list[dict[str, Any]]] = {}
         self.identify: dict[str, Any] | None = None
         self.uploaded: list[UploadedFile] = []

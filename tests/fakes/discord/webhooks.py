@@ -6,8 +6,8 @@ interaction webhook (follow-ups and edits).
   "response_message_id", "response_message_loading", "response_message_ephemeral"},
   "resource": {"type": <callback type>, "message": {...}}}`` (``message`` only for type 4).
   Without ``with_response`` the fake answers 204 as Discord does. nemobot answers with type 4
-  (a message; ephemeral refusals) or 5 (deferred, "thinking"); those are the types the fake
-  emulates. An interaction is acknowledged once (40060); a callback after the token expired
+  (a message; ephemeral refusals), 5 (deferred, "thinking") or 9 (a modal, kept in ``modals``);
+  those are the types the fake emulates. An interaction is acknowledged once (40060); a callback after the token expired
   answers 404 (10062).
 * ``POST /webhooks/{app}/{token}[?wait=true]`` sends a follow-up; the first one after a
   deferral replaces the "thinking" message, as on Discord.
@@ -27,7 +27,7 @@ from tests.fakes.discord.model import ApiError, Call, Interaction, form_error, t
 
 _VALID_CALLBACKS = {2: (4, 5, 9), 3: (4, 5, 6, 7, 9), 4: (8,), 5: (4, 5, 6, 7)}
 """Callback types Discord accepts per interaction type."""
-_EMULATED_CALLBACKS = (4, 5)
+_EMULATED_CALLBACKS = (4, 5, 9)
 
 
 class DiscordWebhooks(DiscordInteractions):
@@ -49,6 +49,13 @@ class DiscordWebhooks(DiscordInteractions):
         if kind not in _EMULATED_CALLBACKS:
             raise ApiError(400, f"The fake does not emulate interaction callback type {kind}", 0)
         ephemeral = bool(int(data.get("flags") or 0) & FLAG_EPHEMERAL)
+        if kind == 9:  # a modal opens on the user's screen: no message
+            inter.response_type = kind
+            self.modals[inter.id] = data
+            self._log_interaction(inter, "modal", data, [], None, type=kind)
+            if call.query.get("with_response", "").lower() not in ("1", "true"):
+                return 204, None
+            return 200, {"interaction": {"id": str(inter.id), "type": inter.type}, "resource": {"type": 9}}
         if kind == 4:
             self._validate_content(data, call.files)
             message = await self._interaction_message(inter, data, call.files)
