@@ -197,7 +197,20 @@ async def test_commands_synced_with_chinese_descriptions_and_intents(emulator, d
     async with running_bot(emulator, dc, tmp_path, discord_message_content=False):
         pass
     commands = {c["name"]: c for c in dc.synced_commands[GUILD]}
-    assert set(commands) == {"edit", "export", "status", "credits", "new", "skill", "link", "cancel", "help"}
+    assert set(commands) == {
+        "edit",
+        "export",
+        "status",
+        "credits",
+        "new",
+        "skill",
+        "link",
+        "cancel",
+        "connect",
+        "logout",
+        "help",
+        "login",
+    }
     assert commands["export"]["description_localizations"]["zh-CN"] == "渲染项目并发送 MP4"
     choices = [c["value"] for c in commands["skill"]["options"][0]["choices"]]
     assert choices == [
