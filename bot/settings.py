@@ -177,7 +177,7 @@ class Settings(BaseSettings):
     def _id_list(cls, value: str) -> str:
         parts = [p.strip() for p in value.replace(";", ",").split(",") if p.strip()]
         for part in parts:
-            if not part.isdigit():
+            if not part.removeprefix("-").isdigit():  # Telegram group ids are negative
                 raise ValueError(f"must be comma-separated numeric ids, got {part[:30]!r}")
         return ",".join(parts)
 

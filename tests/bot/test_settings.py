@@ -94,3 +94,13 @@ def test_run_reports_an_adapter_that_cannot_start(tmp_path):
     assert proc.returncode == 1
     assert "the telegram adapter failed: NetworkError" in proc.stderr
     assert "secret-token" not in proc.stderr
+
+
+def test_allowlists_take_telegram_group_ids_and_admin_accounts():
+    s = load_settings(telegram_allowed_chat_ids="-100777, 5", admin_user_ids="telegram:1,discord:2")
+    assert s.allowlist("telegram_allowed_chat_ids") == {"-100777", "5"}
+    assert s.admins == {"telegram:1", "discord:2"}
+    with pytest.raises(SettingsError, match="ADMIN_USER_IDS"):
+        load_settings(admin_user_ids="123")
+    with pytest.raises(SettingsError, match="TELEGRAM_ALLOWED_CHAT_IDS"):
+        load_settings(telegram_allowed_chat_ids="abc")
