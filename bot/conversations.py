@@ -21,6 +21,10 @@ from store.base import Conversation, Store
 
 log = logging.getLogger(__name__)
 
+SCOPE_KEY = "scope"
+"""``Conversation.data`` key of where the conversation lives (:class:`bot.boundary.Scope`), so
+work resumed after a restart treats it as the live conversation would (private links)."""
+
 
 class KeyedLocks:
     """One :class:`asyncio.Lock` per key, dropped when nobody holds or waits for it."""
@@ -77,11 +81,15 @@ class Conversations:
             conv = await self.store.get_conversation(key)
             if conv is None:
                 conv = Conversation(
-                    key=key, skill=self.settings.default_skill, language=session_language(msg.locale), owner=owner
+                    key=key,
+                    skill=self.settings.default_skill,
+                    language=session_language(msg.locale),
+                    owner=owner,
+                    data={SCOPE_KEY: str(msg.scope)},
                 )
                 await self.store.save_conversation(conv)
-            elif conv.owner is None and owner is not None:
-                conv = conv.with_changes(owner=owner)
+            elif (conv.owner is None and owner is not None) or SCOPE_KEY not in conv.data:
+                conv = conv.with_changes(owner=conv.owner or owner, data={**conv.data, SCOPE_KEY: str(msg.scope)})
                 await self.store.save_conversation(conv)
             return conv
 
@@ -91,7 +99,11 @@ class Conversations:
             fresh = await self.store.get_conversation(turn.conv.key) or turn.conv
             if fresh.session_id is None:
                 info = await turn.client.create_session(fresh.language, attribution=turn.attribution)
-                fresh = fresh.with_changes(session_id=info.session_id, task_id=info.task_id, data={})
+                fresh = fresh.with_changes(
+                    session_id=info.session_id,
+                    task_id=info.task_id,
+                    data={k: v for k, v in fresh.data.items() if k == SCOPE_KEY},
+                )
                 await self.store.save_conversation(fresh)
                 log.info("conversation %s -> new session %s", fresh.key, info.session_id)
             turn.conv = fresh
@@ -121,7 +133,8 @@ class Conversations:
     async def reset(self, turn: Turn) -> None:
         """Forget the session: the next message that needs one starts a new project."""
         async with self.lock(turn.conv.key):
-            conv = turn.conv.with_changes(session_id=None, task_id=None, data={})
+            kept = {k: v for k, v in turn.conv.data.items() if k == SCOPE_KEY}
+            conv = turn.conv.with_changes(session_id=None, task_id=None, data=kept)
             await self.store.save_conversation(conv)
             turn.conv = conv
 

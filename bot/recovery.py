@@ -24,7 +24,7 @@ from bot.boundary import (
     Scope,
     SentRef,
 )
-from bot.conversations import Conversations
+from bot.conversations import SCOPE_KEY, Conversations
 from bot.identity import Identities
 from bot.nemo import timeline
 from bot.renders import RESUMABLE, RenderTracker
@@ -126,7 +126,9 @@ class Recovery:
             return None
         if channel is None:
             return None
-        msg = IncomingMessage(conversation=conversation, sender="nemobot")
+        stored = conv.data.get(SCOPE_KEY)
+        scope = Scope(stored) if stored in set(Scope) else Scope.GROUP  # unknown: assume people are watching
+        msg = IncomingMessage(conversation=conversation, sender="nemobot", scope=scope)
         client = await self.identities.client_for(conv.owner)  # the owner's identity, as before the restart
         return Turn(msg, channel, conv, lang_of(conv.language), client, conv.owner)
 

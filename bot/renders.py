@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot.boundary import OutgoingVideo, SentRef
+from bot.boundary import OutgoingVideo, Scope, SentRef
 from bot.errors import RenderTimedOut, error_reply
 from bot.nemo import timeline
 from bot.nemo.client import PollPolicy
@@ -26,7 +26,7 @@ from bot.nemo.models import RenderOutcome, RenderState, RenderStatus
 from bot.progress import ProgressMessage, progress_for
 from bot.settings import Settings
 from bot.texts import fmt_elapsed, fmt_size, t
-from bot.turn import Turn, say
+from bot.turn import Turn, say, say_private
 from store.base import ACTIVE_JOB_STATUSES, RESUMABLE_JOB_STATUSES, JobStatus, RenderJob, Store
 
 log = logging.getLogger(__name__)
@@ -291,7 +291,9 @@ class RenderTracker:
         width, height = int(meta.get("width") or 1920), int(meta.get("height") or 1080)
         duration_ms = float(outcome.duration_s * 1000 if outcome.duration_s else draft.get("d") or 0)
         link = await self.project_link(turn)
-        link_line = "\n" + t("project_link", turn.lang, url=link) if link else ""
+        # the claim link hands the project to whoever opens it: in a shared chat it goes privately
+        shared_chat = turn.msg.scope is not Scope.PRIVATE
+        link_line = "\n" + t("project_link", turn.lang, url=link) if link and not shared_chat else ""
         limit = turn.channel.limits.max_upload_bytes
         work = Path(tempfile.mkdtemp(prefix="nemobot-render-", dir=self.work_dir))
         try:
@@ -318,7 +320,7 @@ class RenderTracker:
                         details=details,
                         size=big,
                         limit=lim,
-                        url=link or turn.client.web_url,
+                        url=turn.client.web_url if shared_chat or not link else link,
                     )
                 else:
                     text = (
@@ -340,6 +342,8 @@ class RenderTracker:
         await self.store.save_render(
             job.with_changes(status=JobStatus.DELIVERED, delivered=True, delivered_as=delivered_as)
         )
+        if link and shared_chat:
+            await say_private(turn, t("project_link", turn.lang, url=link))
 
 
 def _failure_line(exc: NemoRenderFailed | None, status: RenderStatus | None, lang: str) -> str:

@@ -192,3 +192,20 @@ async def test_runs_beyond_the_global_cap_wait_their_turn_and_are_told_their_pla
     places = [t for c in channels.values() for t in c.texts() if "in line" in t]
     assert sorted(p.split("number ")[1].split(" ")[0] for p in places) == ["1", "2"]
     assert all(any(t.startswith("✅ Done in") for t in c.texts()) for c in channels.values())
+
+
+async def test_in_a_group_the_claim_link_and_credits_go_privately(emulator, tmp_path):
+    settings = fast_settings(emulator.url, tmp_path)
+    group = "-100600"
+    async with open_runtime(settings) as rt:
+        channel = RecordingChannel(keep_dir=tmp_path / "out")
+        await rt.engine.handle(
+            msg("telegram", "11", "add background music", BIKES, chat=group, scope=Scope.GROUP), channel
+        )
+        await rt.engine.handle(msg("telegram", "11", "/export", chat=group, scope=Scope.GROUP), channel)
+        await rt.engine.handle(msg("telegram", "11", "/credits", chat=group, scope=Scope.GROUP), channel)
+    public = [text for kind, _, text in channel.events if kind != "private"]
+    private = [text for kind, _, text in channel.events if kind == "private"]
+    assert len(channel.files) == 1
+    assert not any("claim?ct=" in t or "💳" in t for t in public)
+    assert any("claim?ct=" in t for t in private) and any(t.startswith("💳 Credits") for t in private)
