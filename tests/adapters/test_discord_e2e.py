@@ -133,9 +133,13 @@ async def test_export_over_the_upload_limit_posts_a_link(emulator, dc, tmp_path)
         interaction = await dc.interaction_create(name="export", channel_id=thread_id, attachment_size_limit=100_000)
         iid = int(interaction["id"])
         await dc.wait_until(lambda: any("too large to send here" in t for t in interaction_texts(dc, iid)), timeout=90)
+        await dc.wait_until(lambda: any("workspace/claim?ct=" in t for t in interaction_texts(dc, iid)), timeout=30)
     assert not [u for u in dc.uploaded if u.filename.endswith(".mp4")]
     text = next(t for t in interaction_texts(dc, iid) if "too large" in t)
-    assert f"{emulator.url}/renders/" in text and "workspace/claim?ct=" in text
+    assert f"{emulator.url}/renders/" in text and "workspace/claim?ct=" not in text
+    # the claim link hands the project over: in a thread others can read, it comes ephemerally
+    claim = [r for r in dc.interaction_responses[iid] if "workspace/claim?ct=" in str(r.get("data"))]
+    assert claim and all(int(r["data"].get("flags", 0)) & 64 for r in claim), dc.interaction_responses[iid]
 
 
 async def test_edit_command_with_an_attachment_option(emulator, dc, tmp_path):
