@@ -76,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"nemobot: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.redact import install, register_secrets
+
+    register_secrets(settings.secrets())
+    install()  # every root handler masks every known secret, at every level
     if args.command == "chat":
         return asyncio.run(_chat(settings))
     return asyncio.run(_run(settings))

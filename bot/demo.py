@@ -142,6 +142,9 @@ def describe_video(path: Path) -> str:
 def main_demo(clips: list[Path] | None, skill: str, prompt: str | None, out: Path) -> int:
     """CLI wrapper: run the demo, print errors as one line, return an exit code."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from bot.redact import install
+
+    install()
     try:
         asyncio.run(run_demo(clips=clips, skill=skill, prompt=prompt, out=out))
     except (RuntimeError, FileNotFoundError) as exc:

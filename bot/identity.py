@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 
 from bot.nemo.auth import StoredToken
 from bot.nemo.client import NemoClient
+from bot.redact import register_secret
 from bot.settings import Settings
 from store.base import Identity, Store, utcnow
 
@@ -120,6 +121,7 @@ class Identities:
             store.base.EncryptionRequired: No ``NEMOBOT_SECRET_KEY``: personal tokens are not
                 kept in the clear.
         """
+        register_secret(token)
         await self.store.save_identity(Identity(str(uuid.uuid4()), token, None, None, kind="personal"), person)
         self._forget(person)
         log.info("person %s logged in with a personal NemoVideo token", person)

@@ -284,6 +284,14 @@ class Settings(BaseSettings):
         value = getattr(self, name)
         return frozenset(p for p in str(value).split(",") if p)
 
+    def secrets(self) -> list[str]:
+        """Every secret value among the settings (for the log redactor, :mod:`bot.redact`)."""
+        values = (self.nemo_token, self.telegram_token, self.telegram_webhook_secret, self.discord_token)
+        found = [v.get_secret_value() for v in values if v is not None]
+        if self.nemobot_secret_key is not None:
+            found += [k.strip() for k in self.nemobot_secret_key.get_secret_value().split(",") if k.strip()]
+        return found
+
     @property
     def max_upload_bytes(self) -> int:
         """``max_upload_mb`` in bytes (1 MB = 1024 * 1024 bytes)."""

@@ -33,6 +33,7 @@ from adapters.discord.converters import (
 from adapters.downloads import Downloader
 from adapters.pacing import EditPacer
 from bot.boundary import Button, ConversationKey, Scope
+from bot.redact import register_secret
 from bot.texts import lang_of
 
 if TYPE_CHECKING:
@@ -288,6 +289,7 @@ class DiscordAdapter:
         *,
         private: bool = False,
     ) -> None:
+        register_secret(interaction.token)  # valid 15 minutes: never in a log line
         lang = lang_of(locale_of(interaction.locale))
         target = interaction.channel
         if target is None:

@@ -27,6 +27,7 @@ from bot.nemo.errors import NemoAuthError, NemoError, NemoIdentityUnavailable, i
 from bot.nemo.models import AnonymousToken, Attribution
 from bot.nemo.retry import RetryPolicy, retry_call
 from bot.nemo.transport import Transport, data_of
+from bot.redact import register_secrets
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,7 @@ class TokenManager:
         self.policy = policy
         self._fixed_token = fixed_token
         self._client_id = client_id
+        register_secrets((fixed_token, client_id))  # never in a log line (bot/redact.py)
         self._identity: StoredToken | None = None
         self._lock = asyncio.Lock()
 
@@ -141,6 +143,8 @@ class TokenManager:
         async with self._lock:
             if self._identity is None:
                 self._identity = await self._store.load_token()
+                if self._identity is not None:
+                    register_secrets((self._identity.token, self._identity.client_id))
                 if self._identity is None or (self._client_id and self._identity.client_id != self._client_id):
                     self._identity = StoredToken(client_id=self._client_id or str(uuid.uuid4()))
                     await self._store.save_token(self._identity)
@@ -283,6 +287,7 @@ class TokenManager:
         expires = data.expires_at
         if expires is not None and expires.tzinfo is None:
             expires = expires.replace(tzinfo=UTC)
+        register_secrets((data.token, client_id))
         self._identity = StoredToken(client_id, data.token, data.user_id, expires)
         await self._store.save_token(self._identity)
         log.info("got an anonymous NemoVideo token for user %s", data.user_id)
