@@ -9,9 +9,13 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+"""Hosts for which an ``http://`` webhook URL is accepted (tests, a local proxy)."""
 
 
 class SettingsError(Exception):
@@ -213,7 +217,20 @@ class Settings(BaseSettings):
     def _webhook_needs_secret(self) -> Settings:
         if self.telegram_webhook_url and not self.telegram_webhook_secret:
             raise ValueError("TELEGRAM_WEBHOOK_SECRET is required with TELEGRAM_WEBHOOK_URL")
+        if self.telegram_webhook_url:
+            url = urlsplit(self.telegram_webhook_url)
+            if url.scheme != "https" and url.hostname not in LOOPBACK_HOSTS:
+                raise ValueError("TELEGRAM_WEBHOOK_URL must be https:// (Telegram posts updates there)")
         return self
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (use a random string)")
+        return value
 
     @field_validator("default_skill")
     @classmethod

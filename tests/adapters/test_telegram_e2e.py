@@ -214,11 +214,11 @@ async def test_webhook_checks_the_secret(emulator, tg, tmp_path):
         tg,
         tmp_path,
         telegram_webhook_url=url,
-        telegram_webhook_secret="s3cret-Token_1",
+        telegram_webhook_secret="s3cret-Token_1-long-enough",
         telegram_webhook_listen="127.0.0.1",
         telegram_webhook_port=port,
     ):
-        assert tg.webhook["url"] == url and tg.webhook["secret_token"] == "s3cret-Token_1"
+        assert tg.webhook["url"] == url and tg.webhook["secret_token"] == "s3cret-Token_1-long-enough"
         update = {
             "update_id": 99,
             "message": {"message_id": 1, "date": 1, "chat": chat, "from": tg.user(6006), "text": "/credits"},
@@ -229,7 +229,7 @@ async def test_webhook_checks_the_secret(emulator, tg, tmp_path):
             async with http.post(url, json=update) as resp:
                 assert resp.status == 403
             async with http.post(
-                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-Token_1"}
+                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-Token_1-long-enough"}
             ) as resp:
                 assert resp.status == 200
         await wait_text(tg, chat["id"], "💳 Credits: 100 available")
@@ -351,12 +351,14 @@ async def test_webhook_retry_is_handled_once(emulator, tg, tmp_path):
         tg,
         tmp_path,
         telegram_webhook_url=url,
-        telegram_webhook_secret="s3cret",
+        telegram_webhook_secret="s3cret-webhook-token-2",
         telegram_webhook_port=port,
     ):
         async with aiohttp.ClientSession() as http:
             for _ in range(3):  # Telegram retries when it did not see a 200 in time
-                async with http.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"}) as resp:
+                async with http.post(
+                    url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-webhook-token-2"}
+                ) as resp:
                     assert resp.status == 200
         await wait_text(tg, chat["id"], "💳 Credits")
         tg.user_text(chat, "/help")  # a later update still goes through

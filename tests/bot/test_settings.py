@@ -104,3 +104,13 @@ def test_allowlists_take_telegram_group_ids_and_admin_accounts():
         load_settings(admin_user_ids="123")
     with pytest.raises(SettingsError, match="TELEGRAM_ALLOWED_CHAT_IDS"):
         load_settings(telegram_allowed_chat_ids="abc")
+
+
+def test_webhook_settings_refuse_a_short_secret_and_plain_http():
+    good = {"telegram_webhook_secret": "x" * 16}
+    assert load_settings(telegram_webhook_url="https://bot.example.com/tg/hook", **good).telegram_webhook_url
+    assert load_settings(telegram_webhook_url="http://127.0.0.1:8443/tg/hook", **good)  # a local proxy or test
+    with pytest.raises(SettingsError, match="TELEGRAM_WEBHOOK_SECRET: must be at least 16"):
+        load_settings(telegram_webhook_url="https://bot.example.com/tg/hook", telegram_webhook_secret="short")
+    with pytest.raises(SettingsError, match="must be https"):
+        load_settings(telegram_webhook_url="http://bot.example.com/tg/hook", **good)
