@@ -80,3 +80,9 @@ def test_route(text, attachments, kind, arg):
 def test_long_text_mentioning_export_goes_to_agent():
     text = "please export " + "and also make it nicer " * 10
     assert route(text).kind is K.AGENT
+
+
+@pytest.mark.parametrize("text", ["\u200b", "\u200b\u200c\u200d\ufeff", " \u2060 \n", "\u00ad"])
+def test_invisible_text_is_empty(text):
+    assert route(text).kind is IntentKind.EMPTY
+    assert route("\u200badd music\u200b").arg == "add music"
