@@ -148,8 +148,9 @@ class AccessPolicy:
             midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tzinfo=now.tzinfo)
             wait = fmt_elapsed((midnight - now).total_seconds())
             lang = _lang(msg)
-            text = t("quota_exports", lang, limit=quota, wait=wait) if kind == "exports" else None
-            return Refusal(text or t("quota_runs", lang, limit=quota, wait=wait))
+            if kind == "exports":
+                return Refusal(t("quota_exports", lang, limit=quota, wait=wait))
+            return Refusal(t("quota_runs", lang, limit=quota, wait=wait))
         await self.store.add_usage(person, kind, day)
         return None
 
