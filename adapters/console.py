@@ -27,6 +27,7 @@ from bot.boundary import (
     Reply,
     SentRef,
 )
+from bot.cleaning import clean_terminal
 from bot.texts import t
 
 if TYPE_CHECKING:
@@ -94,11 +95,11 @@ def _as_path(text: str) -> Path | None:
 
 
 def attachment_for(path: Path) -> Attachment:
-    """An :class:`Attachment` for a local file (size from the file system; 0 if missing)."""
+    """An :class:`Attachment` for a local file (size from the file system; ``None`` if missing)."""
     try:
-        size = path.stat().st_size
+        size: int | None = path.stat().st_size
     except OSError:
-        size = 0
+        size = None
     mime, _ = mimetypes.guess_type(path.name)
     return Attachment(filename=path.name, content_type=mime, size=size, path=path)
 
@@ -148,6 +149,7 @@ class ConsoleChannel:
         return bool(isatty and isatty())
 
     def _print(self, text: str) -> None:
+        text = clean_terminal(text)  # backend and user text may carry escape sequences
         body = self.prefix + text.replace("\n", "\n" + " " * len(self.prefix))
         self.out.write(body + "\n")
         self.out.flush()

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from bot.cleaning import clean_filename
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ConversationKey:
@@ -80,6 +82,9 @@ class Attachment:
     (a URL that holds no secret, uploaded by NemoVideo itself). Telegram file URLs contain
     the bot token: adapters must never put them in ``public_url``.
 
+    The file name is cleaned on creation (:func:`bot.cleaning.clean_filename`): no path,
+    no control or invisible characters, at most 100 characters.
+
     Attributes:
         filename: The file name, with extension.
         content_type: MIME type, or ``None`` when unknown.
@@ -87,6 +92,8 @@ class Attachment:
         path: A local file.
         open: Factory of an async iterator over the bytes.
         public_url: A secret-free URL NemoVideo can fetch.
+        pasted: ``public_url`` is a link someone typed (checked by the outbound rules,
+            :func:`bot.outbound.check_link`), not a platform's own file URL.
     """
 
     filename: str
@@ -95,6 +102,21 @@ class Attachment:
     path: Path | None = None
     open: Callable[[], AsyncIterator[bytes]] | None = None
     public_url: str | None = None
+    pasted: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "filename", clean_filename(self.filename))
+
+
+class Content(enum.StrEnum):
+    """What else a message can hold that nemobot cannot edit (it answers what it can do instead)."""
+
+    STICKER = "sticker"
+    LOCATION = "location"
+    POLL = "poll"
+    CONTACT = "contact"
+    VOICE = "voice"
+    OTHER = "other"
 
 
 class Scope(enum.StrEnum):
@@ -126,6 +148,8 @@ class IncomingMessage:
         scope: Where it was sent: a private chat, a shared chat, or a project thread.
         space_id: The group or server it was sent in (Telegram chat id, Discord guild id), or
             ``None`` in private chats.
+        unsupported: What the message held that nemobot cannot use (a sticker, a location,
+            a poll, a contact, a voice message), or ``None``.
     """
 
     conversation: ConversationKey
@@ -137,6 +161,7 @@ class IncomingMessage:
     sender_id: str = ""
     scope: Scope = Scope.PRIVATE
     space_id: str | None = None
+    unsupported: Content | None = None
 
     @property
     def account(self) -> str:

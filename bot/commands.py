@@ -11,12 +11,12 @@ from collections.abc import Awaitable, Callable
 
 from bot.access import AccessPolicy
 from bot.agent_runs import AgentRuns, credits_line
-from bot.boundary import Button
+from bot.boundary import Button, Content
 from bot.conversations import Conversations
 from bot.intents import Intent, IntentKind
 from bot.nemo import timeline
 from bot.profiles import PROFILES
-from bot.renders import ACTIVE, RenderTracker
+from bot.renders import RESUMABLE, RenderTracker
 from bot.scheduler import ConversationScheduler
 from bot.texts import FORMATS_LINE, t
 from bot.turn import Turn, say, say_private
@@ -79,8 +79,14 @@ class Commands:
     # ------------------------------------------------------------------ quick commands
 
     async def empty(self, turn: Turn, intent: Intent) -> None:
-        """A message with no text and no files."""
-        await say(turn.channel, t("empty_message", turn.lang, example=turn.example))
+        """A message with no text and no files: empty, or something nemobot cannot edit (calls nothing)."""
+        held = turn.msg.unsupported
+        if held is Content.VOICE:
+            await say(turn.channel, t("voice_message", turn.lang, example=turn.example))
+        elif held is not None:
+            await say(turn.channel, t("not_media", turn.lang, example=turn.example))
+        else:
+            await say(turn.channel, t("empty_message", turn.lang, example=turn.example))
 
     async def unknown_command(self, turn: Turn, intent: Intent) -> None:
         """``/something`` that is not a command."""
@@ -114,6 +120,7 @@ class Commands:
     async def cancel(self, turn: Turn, intent: Intent) -> None:
         """``/cancel``: stop waiting on the current run or render and drop the queue."""
         dropped = await self.scheduler.cancel(turn.conv.key)
+        self.renders.release(turn.conv.key)
         if dropped is None:
             await say(turn.channel, t("nothing_to_cancel", turn.lang))
         else:
@@ -178,7 +185,7 @@ class Commands:
             await say(turn.channel, t("not_ready", turn.lang, example=turn.example))
             return
         for job in await self.store.list_renders(conversation_key=turn.conv.key, undelivered=True):
-            if job.status in ACTIVE:
+            if job.status in RESUMABLE:
                 await say(turn.channel, t("render_busy", turn.lang))
                 return
         if turn.person is not None:

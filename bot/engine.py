@@ -29,7 +29,7 @@ from bot.nemo.client import NemoClient
 from bot.nemo.errors import NemoError, NemoOutOfCredits, NemoPaymentRequired, NemoSessionNotFound
 from bot.recovery import ChannelFor, Recovery, queue_items
 from bot.renders import RenderTracker
-from bot.scheduler import ConversationScheduler, Submitted
+from bot.scheduler import ConversationScheduler, Submitted, Work
 from bot.settings import Settings
 from bot.texts import lang_of, t
 from bot.turn import Turn, say, say_private
@@ -139,13 +139,31 @@ class ConversationEngine:
         if intent.kind in IMMEDIATE:
             await self._guarded(msg, channel, intent, person)
             return
-        outcome = await self.scheduler.submit(
-            str(msg.conversation), msg, channel, lambda: self._guarded(msg, channel, intent, person)
-        )
+        key = str(msg.conversation)
+        work: Work = lambda: self._guarded(msg, channel, intent, person)  # noqa: E731
+        if intent.kind is IntentKind.EXPORT:
+            if not self.renders.claim(key):  # one export at a time per conversation
+                await say(channel, t("render_busy", lang_of(msg.locale)))
+                return
+            work = self._exporting(key, work)
+        outcome = await self.scheduler.submit(key, msg, channel, work)
+        if outcome is Submitted.FULL and intent.kind is IntentKind.EXPORT:
+            self.renders.release(key)
         if outcome is Submitted.QUEUED:
             await say(channel, t("queued", lang_of(msg.locale)))
         elif outcome is Submitted.FULL:
             await say(channel, t("queue_full", lang_of(msg.locale), n=self.settings.max_queued_messages))
+
+    def _exporting(self, key: str, work: Work) -> Work:
+        """``work`` that frees the conversation's export claim when it ends, however it ends."""
+
+        async def run() -> None:
+            try:
+                await work()
+            finally:
+                self.renders.release(key)
+
+        return run
 
     def _scoped(self, msg: IncomingMessage) -> IncomingMessage:
         """In a shared chat with ``GROUP_PROJECTS=per_user``, the sender's own conversation."""

@@ -74,6 +74,18 @@ class FilesRejected(BotError):
         self.names = names
 
 
+class LinkUnreachable(BotError):
+    """NemoVideo could not fetch the links someone pasted (endpoint 6); its reason is only logged.
+
+    Attributes:
+        names: The file names of the links, comma-separated.
+    """
+
+    def __init__(self, names: str) -> None:
+        super().__init__(f"NemoVideo could not fetch {names}")
+        self.names = names
+
+
 class AgentTimedOut(BotError):
     """An agent run sent only heartbeats past the idle limit (contract section 3)."""
 
@@ -114,6 +126,8 @@ def _bot_error_reply(exc: BotError, lang: str) -> str:
         return t("fetch_failed", lang, names=exc.names)
     if isinstance(exc, FilesRejected):
         return t("backend_unsupported", lang, names=exc.names, formats=FORMATS_LINE)
+    if isinstance(exc, LinkUnreachable):
+        return t("link_unreachable", lang, names=exc.names)
     if isinstance(exc, AgentTimedOut):
         return t("agent_timeout", lang)
     if isinstance(exc, AgentFailed):

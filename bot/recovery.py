@@ -136,7 +136,10 @@ class Recovery:
         """Handle messages that were queued when the previous process stopped, in order."""
         await self.conversations.update_data(turn, queue=None)
         for item in items:
-            attachments = tuple(Attachment(filename=str(f), public_url=str(u)) for f, u in item.get("urls") or [])
+            attachments = tuple(
+                Attachment(filename=str(u[0]), public_url=str(u[1]), pasted=len(u) < 3 or bool(u[2]))
+                for u in item.get("urls") or []
+            )
             msg = IncomingMessage(
                 conversation=turn.msg.conversation,
                 sender=str(item.get("sender") or ""),
@@ -193,7 +196,7 @@ def queue_items(messages: list[IncomingMessage]) -> list[dict[str, Any]]:
             "space_id": m.space_id,
             "message_id": m.message_id,
             "locale": m.locale,
-            "urls": [[a.filename, a.public_url] for a in m.attachments if a.public_url],
+            "urls": [[a.filename, a.public_url, a.pasted] for a in m.attachments if a.public_url],
             "files_lost": sum(1 for a in m.attachments if not a.public_url),
         }
         for m in messages

@@ -14,6 +14,7 @@ import logging
 import shutil
 import tempfile
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from bot.boundary import OutgoingVideo, Scope, SentRef
 from bot.errors import RenderTimedOut, error_reply
 from bot.nemo import timeline
 from bot.nemo.client import PollPolicy
-from bot.nemo.errors import NemoBadRequest, NemoError, NemoRenderFailed, NemoTimeoutError
+from bot.nemo.errors import NemoBadRequest, NemoError, NemoFetchRefused, NemoRenderFailed, NemoTimeoutError
 from bot.nemo.models import RenderOutcome, RenderState, RenderStatus
 from bot.progress import ProgressMessage, progress_for
 from bot.settings import Settings
@@ -61,6 +62,22 @@ class RenderTracker:
         self.store = store
         self.settings = settings
         self.work_dir = work_dir
+        self._exporting: set[str] = set()
+
+    def claim(self, conversation_key: str) -> bool:
+        """Reserve the conversation's one export: False when one is already under way.
+
+        Taken when ``/export`` arrives (before it waits its turn), so a second ``/export``
+        meanwhile is told about the first instead of rendering the same draft again.
+        """
+        if conversation_key in self._exporting:
+            return False
+        self._exporting.add(conversation_key)
+        return True
+
+    def release(self, conversation_key: str) -> None:
+        """Free the conversation's export (done, refused, dropped or cancelled)."""
+        self._exporting.discard(conversation_key)
 
     @property
     def poll(self) -> PollPolicy:
@@ -200,6 +217,7 @@ class RenderTracker:
         Raises:
             NemoError: The backend failed for good (the job is marked failed first).
         """
+        key, claimed = turn.conv.key, self.claim(turn.conv.key)
         try:
             await self._resume(turn, job)
         except NemoError as exc:
@@ -207,13 +225,20 @@ class RenderTracker:
             if not latest.delivered and latest.status in RESUMABLE:
                 await self.store.save_render(latest.with_changes(status=JobStatus.FAILED, error=exc.message[:500]))
             raise
+        finally:
+            if claimed:
+                self.release(key)
 
     async def _resume(self, turn: Turn, job: RenderJob) -> None:
-        """``submitting``: the render id was never confirmed; it is submitted (same id) only
+        """``sending``: the user is told the video may not have arrived, and given the link.
+        ``submitting``: the render id was never confirmed; it is submitted (same id) only
         when the backend does not know it. ``pending``/``processing``: polling goes on.
         ``completed``: the video is delivered. A failed render is resubmitted when
         :func:`should_resubmit` says so.
         """
+        if job.status == JobStatus.SENDING:  # stopped while handing it to the chat: never sent twice
+            await self.report_uncertain(turn, job)
+            return
         progress = self.progress(turn)
         if job.status_message:
             progress.adopt(SentRef(job.status_message))
@@ -276,15 +301,45 @@ class RenderTracker:
             log.warning("claim link failed for %s: %r", turn.conv.key, exc)
             return None
 
-    async def _download(self, turn: Turn, outcome: RenderOutcome, path: Path, limit: int) -> int | None:
-        """Download the MP4 (the client retries this idempotent GET by its retry policy)."""
-        return await turn.client.download(
-            outcome.download_url, path, needs_auth=outcome.needs_auth, max_bytes=limit, attribution=turn.attribution
+    async def _download(
+        self, turn: Turn, outcome: RenderOutcome, path: Path, limit: int
+    ) -> tuple[RenderOutcome, int | None]:
+        """Download the MP4 (the client retries this idempotent GET by its retry policy).
+
+        An output URL the outbound rules refuse (plain http, a private address:
+        :mod:`bot.outbound`) is never fetched nor shown; the API's own download endpoint
+        (endpoint 11) is used instead.
+
+        Returns:
+            The outcome actually used, and the size in bytes (``None``: over ``limit``).
+
+        Raises:
+            NemoFetchRefused: The fallback endpoint was refused too. NemoError: Others.
+        """
+        try:
+            return outcome, await turn.client.download(
+                outcome.download_url, path, needs_auth=outcome.needs_auth, max_bytes=limit, attribution=turn.attribution
+            )
+        except NemoFetchRefused as exc:
+            if outcome.needs_auth:
+                raise
+            log.warning("render %s: output URL refused (%s); using the API's download endpoint", outcome.render_id, exc)
+        outcome = replace(outcome, download_url=turn.client.fallback_download_url(outcome.render_id), needs_auth=True)
+        return outcome, await turn.client.download(
+            outcome.download_url, path, needs_auth=True, max_bytes=limit, attribution=turn.attribution
         )
 
     async def _deliver(
         self, turn: Turn, job: RenderJob, outcome: RenderOutcome, draft: dict[str, Any], progress: ProgressMessage
     ) -> None:
+        """Download (when it fits) and hand the video to the chat: ``completed`` -> ``sending`` ->
+        ``delivered``, or ``uncertain`` when the platform call failed (the user gets the link).
+
+        Raises:
+            NemoError: The download failed (the job is marked ``failed`` first).
+            asyncio.CancelledError: Shutdown; a job left ``sending`` is reported, not re-sent,
+                by the next process.
+        """
         job = job.with_changes(status=JobStatus.COMPLETED, progress=100.0, output_url=outcome.download_url)
         await self.store.save_render(job)
         meta: dict[str, Any] = draft["m"] if isinstance(draft.get("m"), dict) else {}
@@ -299,51 +354,67 @@ class RenderTracker:
         try:
             name = f"nemovideo-{outcome.render_id.removeprefix('render_')[:12]}.mp4"
             path = work / name
-            size = await self._download(turn, outcome, path, limit)
+            try:
+                outcome, size = await self._download(turn, outcome, path, limit)
+            except NemoError as exc:
+                await self.store.save_render(job.with_changes(status=JobStatus.FAILED, error=exc.message[:500]))
+                await progress.stop()
+                raise
             details = f"{width}x{height}, {timeline.fmt_seconds(duration_ms)} s"
             done = t("render_done", turn.lang, elapsed=fmt_elapsed(progress.elapsed_s))
+            video: OutgoingVideo | None = None
             if size is not None:
                 details += f", {fmt_size(size)}"
-                caption = t("render_ready_file", turn.lang, details=details) + link_line
-                await progress.finish(done)
+                text = t("render_ready_file", turn.lang, details=details) + link_line
                 video = OutgoingVideo(
                     path, name, size, duration_s=duration_ms / 1000 if duration_ms else None, width=width, height=height
                 )
-                await turn.channel.send_file(video, caption=caption[: turn.channel.limits.max_caption_chars])
-                delivered_as = "file"
             else:
                 big, lim = fmt_size(outcome.size or limit + 1), fmt_size(limit)
                 if outcome.needs_auth:
-                    text = t(
-                        "render_ready_web",
-                        turn.lang,
-                        details=details,
-                        size=big,
-                        limit=lim,
-                        url=turn.client.web_url if shared_chat or not link else link,
-                    )
+                    url = turn.client.web_url if shared_chat or not link else link
+                    text = t("render_ready_web", turn.lang, details=details, size=big, limit=lim, url=url)
                 else:
-                    text = (
-                        t(
-                            "render_ready_link",
-                            turn.lang,
-                            details=details,
-                            size=big,
-                            limit=lim,
-                            url=outcome.download_url,
-                        )
-                        + link_line
-                    )
-                await progress.finish(done)
-                await say(turn.channel, text)
-                delivered_as = "link"
+                    url = outcome.download_url
+                    text = t("render_ready_link", turn.lang, details=details, size=big, limit=lim, url=url)
+                    text += link_line
+            await progress.finish(done)
+            job = job.with_changes(
+                status=JobStatus.SENDING, output_url=outcome.download_url, delivered_as="file" if video else "link"
+            )
+            await self.store.save_render(job)  # from here on a restart must not send it again blindly
+            try:
+                if video is not None:
+                    await turn.channel.send_file(video, caption=text[: turn.channel.limits.max_caption_chars])
+                else:
+                    await say(turn.channel, text)
+            except Exception as exc:  # noqa: BLE001 - any failure here leaves the outcome unknown
+                log.warning("delivery of render %s failed or was not confirmed: %r", job.render_id, exc)
+                await self.report_uncertain(turn, job)
+                return
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        await self.store.save_render(
-            job.with_changes(status=JobStatus.DELIVERED, delivered=True, delivered_as=delivered_as)
-        )
+        await self.store.save_render(job.with_changes(status=JobStatus.DELIVERED, delivered=True))
         if link and shared_chat:
             await say_private(turn, t("project_link", turn.lang, url=link))
+
+    async def report_uncertain(self, turn: Turn, job: RenderJob) -> None:
+        """Tell the user a video may not have arrived, with a link to it; the job becomes ``uncertain``.
+
+        The link is the output URL when it needs no token, else the web app (the project's
+        claim link goes privately).
+
+        Raises:
+            ChannelError: The note could not be posted (the job stays ``sending``).
+        """
+        fallback = turn.client.fallback_download_url(job.render_id)
+        url = job.output_url if job.output_url and job.output_url != fallback else turn.client.web_url
+        await say(turn.channel, t("delivery_uncertain", turn.lang, url=url))
+        await self.store.save_render(job.with_changes(status=JobStatus.UNCERTAIN))
+        if url == turn.client.web_url:
+            link = await self.project_link(turn)
+            if link:
+                await say_private(turn, t("project_link", turn.lang, url=link))
 
 
 def _failure_line(exc: NemoRenderFailed | None, status: RenderStatus | None, lang: str) -> str:

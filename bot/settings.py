@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.outbound import FetchPolicy, literal_address
+
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 """Hosts for which an ``http://`` webhook URL is accepted (tests, a local proxy)."""
 
@@ -90,6 +92,11 @@ class Settings(BaseSettings):
         max_concurrent_runs: Agent runs in flight across all users; more wait their turn.
         group_projects: ``per_user`` (each person has their own project in a group chat) or
             ``shared`` (one project per group chat or topic).
+        fetch_allowed_hosts: Comma-separated host names the bot may fetch from (and hand to
+            NemoVideo as pasted links) even over plain http or at a private address; the
+            hosts of ``NEMO_API_URL``, ``TELEGRAM_API_URL`` and ``DISCORD_API_URL`` are
+            trusted for the bot's own downloads without being listed (``docs/security.md``).
+        download_timeout_s: Total time of one download of a render or a platform file (s).
     """
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
@@ -147,6 +154,8 @@ class Settings(BaseSettings):
     max_queued_messages: int = Field(3, ge=0)
     max_concurrent_runs: int = Field(50, ge=1)
     group_projects: Literal["per_user", "shared"] = "per_user"
+    fetch_allowed_hosts: str = ""
+    download_timeout_s: float = Field(600.0, gt=0)
 
     @field_validator("nemo_api_url", "nemo_web_url")
     @classmethod
@@ -261,6 +270,30 @@ class Settings(BaseSettings):
         except ValueError as exc:
             raise ValueError(f"must be Fernet keys (comma-separated): {exc}") from None
         return value
+
+    @field_validator("fetch_allowed_hosts")
+    @classmethod
+    def _hosts(cls, value: str) -> str:
+        parts = [p.strip().lower().rstrip(".") for p in value.replace(";", ",").split(",") if p.strip()]
+        for part in parts:
+            if "/" in part or (":" in part and literal_address(part) is None):
+                raise ValueError(f"must be comma-separated host names (no scheme, port or path), got {part[:40]!r}")
+        return ",".join(p.strip("[]") for p in parts)
+
+    @property
+    def allowed_hosts(self) -> frozenset[str]:
+        """``FETCH_ALLOWED_HOSTS`` as lower-case host names."""
+        return frozenset(p for p in self.fetch_allowed_hosts.split(",") if p)
+
+    def fetch_policy(self, *urls: str | None, allowed: frozenset[str] = frozenset()) -> FetchPolicy:
+        """The outbound rules of the bot's own downloads (:mod:`bot.outbound`).
+
+        Args:
+            *urls: Service URLs whose hosts are trusted (``NEMO_API_URL``, a platform API URL).
+            allowed: When not empty, the only other hosts allowed (a platform's CDN).
+        """
+        policy = FetchPolicy.for_urls(urls, self.allowed_hosts, timeout_s=self.download_timeout_s)
+        return FetchPolicy(policy.trusted_hosts, allowed, policy.timeout_s)
 
     @field_validator("admin_user_ids")
     @classmethod

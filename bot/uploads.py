@@ -14,16 +14,19 @@ from typing import Any
 
 from bot.boundary import Attachment, ChannelError
 from bot.conversations import Conversations
-from bot.errors import AttachmentsUnreadable, FilesRejected
+from bot.errors import AttachmentsUnreadable, FilesRejected, LinkUnreachable
 from bot.nemo.client import UploadSource
 from bot.nemo.errors import (
+    NemoBadRequest,
     NemoConnectionError,
     NemoError,
     NemoFileTooLarge,
+    NemoServerError,
     NemoSessionNotFound,
     NemoUnsupportedFile,
 )
 from bot.nemo.models import UploadedFile
+from bot.outbound import MAX_LINKS, FetchRefused, check_link
 from bot.settings import Settings
 from bot.texts import ACCEPTED_FORMATS, FORMATS_LINE, fmt_size, t
 from bot.turn import Turn, say
@@ -42,6 +45,8 @@ def check_attachment(att: Attachment, lang: str, max_bytes: int) -> str | None:
         lang: ``en`` or ``zh``.
         max_bytes: The upload cap in bytes (``MAX_UPLOAD_MB``).
     """
+    if att.path is not None and not att.path.is_file():
+        return t("no_such_file", lang, name=att.filename)
     ext = Path(att.filename).suffix.lower().lstrip(".")
     if ext not in ACCEPTED_EXTENSIONS:
         return t("unsupported_files", lang, names=att.filename, formats=FORMATS_LINE)
@@ -88,11 +93,12 @@ class Uploads:
 
         Raises:
             AttachmentsUnreadable: The platform would not give the bytes.
+            LinkUnreachable: NemoVideo could not fetch pasted links (its reason is only logged).
             FilesRejected: NemoVideo refused the files.
             NemoError: Other backend failures.
         """
         good: list[Attachment] = []
-        for att in turn.msg.attachments:
+        for att in await self._allowed(turn):
             problem = check_attachment(att, turn.lang, self.settings.max_upload_bytes)
             if problem:
                 await say(turn.channel, problem)
@@ -122,6 +128,28 @@ class Uploads:
         await say(turn.channel, text)
         return True
 
+    async def _allowed(self, turn: Turn) -> list[Attachment]:
+        """The message's attachments minus pasted links the outbound rules refuse (each told).
+
+        More than :data:`~bot.outbound.MAX_LINKS` pasted links: none of them is taken.
+        """
+        atts = list(turn.msg.attachments)
+        links = [a for a in atts if a.pasted]
+        if len(links) > MAX_LINKS:
+            await say(turn.channel, t("too_many_links", turn.lang, count=len(links), max=MAX_LINKS))
+            return [a for a in atts if not a.pasted]
+        kept: list[Attachment] = []
+        for att in atts:
+            if att.pasted and att.public_url:
+                try:
+                    await check_link(att.public_url, trusted_hosts=self.settings.allowed_hosts)
+                except FetchRefused as exc:
+                    log.info("pasted link refused in %s: %s", turn.conv.key, exc)
+                    await say(turn.channel, t("link_refused", turn.lang, name=att.filename))
+                    continue
+            kept.append(att)
+        return kept
+
     async def _send(self, turn: Turn, atts: list[Attachment]) -> list[UploadedFile]:
         sid = turn.conv.session_id
         assert sid is not None
@@ -137,6 +165,10 @@ class Uploads:
                 raise
             except NemoError as exc:
                 if not all(a.open for a in by_url):
+                    # the backend's fetch error is only logged: it says what its network reaches
+                    log.warning("URL upload failed in %s: %r", turn.conv.key, exc)
+                    if isinstance(exc, NemoBadRequest | NemoServerError):
+                        raise LinkUnreachable(", ".join(a.filename for a in by_url)) from exc
                     raise
                 log.info("URL upload failed (%r); streaming the bytes instead", exc)
                 streamed += by_url

@@ -111,7 +111,11 @@ class JobStatus(StrEnum):
 
     ``submitting``: written before the render is submitted, its id not yet confirmed.
     ``pending``/``processing``/``completed``/``failed``/``cancelled``: the backend's render
-    states (contract section 5). ``delivered``: the file or link reached the chat.
+    states (contract section 5). Delivery, once the render is ``completed`` (downloaded if
+    it fits): ``sending`` is written just before the file or link is handed to the chat
+    platform, ``delivered`` once the platform accepted it. ``uncertain``: the platform call
+    failed or the process stopped in the middle, so the video may or may not have arrived;
+    it is never sent again blindly: the user was told and given the link instead.
     """
 
     SUBMITTING = "submitting"
@@ -120,7 +124,9 @@ class JobStatus(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    SENDING = "sending"
     DELIVERED = "delivered"
+    UNCERTAIN = "uncertain"
 
     @classmethod
     def of(cls, value: str) -> JobStatus:
@@ -134,8 +140,8 @@ class JobStatus(StrEnum):
 ACTIVE_JOB_STATUSES = frozenset({JobStatus.SUBMITTING, JobStatus.PENDING, JobStatus.PROCESSING})
 """A render of the job is (or may be) running on the backend."""
 
-RESUMABLE_JOB_STATUSES = ACTIVE_JOB_STATUSES | {JobStatus.COMPLETED}
-"""The job still owes the user a video."""
+RESUMABLE_JOB_STATUSES = ACTIVE_JOB_STATUSES | {JobStatus.COMPLETED, JobStatus.SENDING}
+"""The job still owes the user a video (or, when ``sending``, word of what became of it)."""
 
 
 @dataclass(frozen=True, slots=True)

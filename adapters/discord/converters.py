@@ -14,7 +14,8 @@ from typing import Any
 
 import discord
 
-from bot.boundary import Attachment, Button, ConversationKey, IncomingMessage, Scope
+from bot.boundary import Attachment, Button, Content, ConversationKey, IncomingMessage, Scope
+from bot.links import pasted
 from bot.texts import t
 
 PLATFORM = "discord"
@@ -65,6 +66,17 @@ def locale_of(value: Any) -> str | None:
     return str(getattr(value, "value", value))
 
 
+def unsupported_of(message: discord.Message) -> Content | None:
+    """What a message holds that nemobot cannot edit: a voice message, a sticker or a poll."""
+    if any(a.is_voice_message() for a in message.attachments):
+        return Content.VOICE
+    if message.stickers:
+        return Content.STICKER
+    if getattr(message, "poll", None) is not None:
+        return Content.POLL
+    return None
+
+
 def message_to_incoming(
     message: discord.Message, *, bot_id: int, opener: Opener, channel: Any | None = None
 ) -> IncomingMessage:
@@ -78,11 +90,14 @@ def message_to_incoming(
             thread the bot just created on it).
     """
     where = channel or message.channel
+    text, links = pasted(text_of(message.content, bot_id))
+    files = [a for a in message.attachments if not a.is_voice_message()]
     return IncomingMessage(
         conversation=conversation_key(where),
         sender=str(message.author),
-        text=text_of(message.content, bot_id),
-        attachments=tuple(attachment_of(a, opener) for a in message.attachments),
+        text=text,
+        attachments=tuple(attachment_of(a, opener) for a in files) + links,
+        unsupported=unsupported_of(message),
         message_id=str(message.id),
         locale=None,
         sender_id=str(message.author.id),

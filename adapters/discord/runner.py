@@ -30,7 +30,7 @@ from adapters.discord.converters import (
     message_to_incoming,
     thread_name,
 )
-from adapters.downloads import Downloader
+from adapters.downloads import DISCORD_CDN_HOSTS, Downloader
 from adapters.pacing import EditPacer
 from bot.boundary import Button, ConversationKey, Scope
 from bot.redact import register_secret
@@ -113,7 +113,9 @@ class DiscordAdapter:
         intents.message_content = bool(settings.discord_message_content)
         self.client = NemoDiscordClient(self, intents, guild_ready_timeout=guild_ready_timeout)
         self.pacer = EditPacer(lambda channel_id: settings.discord_edit_interval_s)
-        self.downloads = Downloader()
+        self.downloads = Downloader(
+            settings.fetch_policy(settings.discord_api_url, allowed=DISCORD_CDN_HOSTS), settings.http_timeout_s
+        )
         self._runner: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ lifecycle

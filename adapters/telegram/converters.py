@@ -11,20 +11,17 @@ import hmac
 import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from pathlib import PurePosixPath
-from urllib.parse import unquote, urlsplit
 
-from telegram import Audio, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Voice
+from telegram import Audio, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity
 from telegram.constants import ChatType
 
-from bot.boundary import Attachment, Button, ConversationKey, IncomingMessage, Scope
+from bot.boundary import Attachment, Button, Content, ConversationKey, IncomingMessage, Scope
 from bot.intents import MENU
+from bot.links import pasted
 from bot.texts import button_label, command_description
-from bot.uploads import ACCEPTED_EXTENSIONS
 
 PLATFORM = "telegram"
 CALLBACK_PREFIX = "nb:"
-_URL = re.compile(r"https?://[^\s<>\"']+", re.I)
 
 COMMANDS: tuple[tuple[str, str, str], ...] = tuple(
     (name, command_description(name), command_description(name, "zh")) for name in MENU
@@ -41,7 +38,7 @@ class MediaRef:
         filename: A file name with extension (made up when Telegram gives none).
         mime_type: MIME type, or ``None``.
         size: Size in bytes, or ``None`` when Telegram did not say.
-        kind: ``video``, ``document``, ``animation``, ``video_note``, ``audio``, ``voice`` or ``photo``.
+        kind: ``video``, ``document``, ``animation``, ``video_note``, ``audio`` or ``photo``.
     """
 
     file_id: str
@@ -132,31 +129,27 @@ def media_of(message: Message) -> list[MediaRef]:
                 au.file_id, au.file_name or f"audio_{uid(au)}.mp3", au.mime_type or "audio/mpeg", au.file_size, "audio"
             )
         )
-    if message.voice:
-        vo: Voice = message.voice
-        refs.append(MediaRef(vo.file_id, f"voice_{uid(vo)}.ogg", vo.mime_type or "audio/ogg", vo.file_size, "voice"))
     if message.photo:
         p = max(message.photo, key=lambda s: (s.width * s.height, s.file_size or 0))
         refs.append(MediaRef(p.file_id, f"photo_{uid(p)}.jpg", "image/jpeg", p.file_size, "photo"))
     return refs
 
 
-def media_links(text: str) -> list[tuple[str, str]]:
-    """``(url, filename)`` for each http(s) link in ``text`` whose path ends in a media extension."""
-    found: list[tuple[str, str]] = []
-    for raw in _URL.findall(text):
-        url = raw.rstrip(".,;:!?)]}")
-        name = PurePosixPath(unquote(urlsplit(url).path)).name
-        if PurePosixPath(name).suffix.lower().lstrip(".") in ACCEPTED_EXTENSIONS:
-            found.append((url, name))
-    return found
-
-
-def strip_links(text: str, links: Sequence[tuple[str, str]]) -> str:
-    """``text`` without the given links (what is left is the request for the agent)."""
-    for url, _ in links:
-        text = text.replace(url, " ")
-    return re.sub(r"\s{2,}", " ", text).strip()
+def unsupported_of(message: Message) -> Content | None:
+    """What a message holds that nemobot cannot edit: a voice message, a sticker, a location..."""
+    if message.voice:
+        return Content.VOICE
+    if message.sticker:
+        return Content.STICKER
+    if message.location or message.venue:
+        return Content.LOCATION
+    if message.poll:
+        return Content.POLL
+    if message.contact:
+        return Content.CONTACT
+    if message.dice or message.game or message.story or message.invoice:
+        return Content.OTHER
+    return None
 
 
 def to_incoming(
@@ -184,10 +177,8 @@ def to_incoming(
             attachments.append(
                 Attachment(filename=ref.filename, content_type=ref.mime_type, size=ref.size, open=opener(ref))
             )
-    links = media_links(text)
-    if links:
-        attachments.extend(Attachment(filename=name, public_url=url) for url, name in links)
-        text = strip_links(text, links)
+    text, links = pasted(text)
+    attachments.extend(links)
     user = first.from_user
     private = first.chat.type == ChatType.PRIVATE
     return IncomingMessage(
@@ -200,6 +191,7 @@ def to_incoming(
         sender_id=str(user.id) if user else "",
         scope=Scope.PRIVATE if private else Scope.GROUP,
         space_id=None if private else str(first.chat.id),
+        unsupported=next((c for c in map(unsupported_of, messages) if c is not None), None),
     )
 
 

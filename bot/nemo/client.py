@@ -31,6 +31,7 @@ from bot.nemo.renders import DOWNLOAD_ATTEMPTS, PollPolicy, ProgressCallback, Re
 from bot.nemo.retry import RetryPolicy
 from bot.nemo.transport import Transport, data_of
 from bot.nemo.uploads import Uploads, UploadSource
+from bot.outbound import FetchPolicy
 
 
 class NemoClient(RenderCalls):
@@ -50,6 +51,8 @@ class NemoClient(RenderCalls):
         retry_policy: The whole retry policy; when given, ``rate_limit_wait_s``,
             ``get_retries`` and ``backoff_s`` are ignored.
         download_attempts: Attempts of one output download (:meth:`download`).
+        fetch_policy: The outbound rules of output downloads (:mod:`bot.outbound`); by
+            default only the API's host is trusted.
 
     Every call of an anonymous identity may raise
     :class:`~bot.nemo.errors.NemoIdentityUnavailable` when no token could be had for it
@@ -71,13 +74,14 @@ class NemoClient(RenderCalls):
         backoff_s: float = 0.5,
         retry_policy: RetryPolicy | None = None,
         download_attempts: int = DOWNLOAD_ATTEMPTS,
+        fetch_policy: FetchPolicy | None = None,
     ) -> None:
         self.web_url = web_url.rstrip("/")
         self.default_attribution = default_attribution or Attribution("video-leaderboard", "1.0.0", "console")
         self.retry_policy = retry_policy or RetryPolicy(
             transient_attempts=get_retries + 1, backoff_s=backoff_s, rate_limit_wait_s=rate_limit_wait_s
         )
-        self._transport = Transport(api_url, self.default_attribution, http_timeout_s)
+        self._transport = Transport(api_url, self.default_attribution, http_timeout_s, fetch_policy)
         self._download_attempts = download_attempts
         self._root: NemoClient | None = None
         self._use(token_store, fixed_token, client_id)

@@ -190,6 +190,13 @@ class NemoServerError(NemoError):
     """HTTP 5xx."""
 
 
+class NemoFetchRefused(NemoError):
+    """A download URL breaks the outbound fetch rules (:mod:`bot.outbound`); nothing was fetched.
+
+    Not retried. The message names the rule broken, never the URL.
+    """
+
+
 _CODE_CLASSES: dict[int, type[NemoError]] = {
     1001: NemoAuthError,
     1010: NemoAuthError,

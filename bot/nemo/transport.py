@@ -19,8 +19,9 @@ from typing import IO, Any, Protocol
 
 import aiohttp
 
-from bot.nemo.errors import NemoConnectionError, NemoServerError, NemoTimeoutError, error_for
+from bot.nemo.errors import NemoConnectionError, NemoFetchRefused, NemoServerError, NemoTimeoutError, error_for
 from bot.nemo.models import Attribution
+from bot.outbound import FetchPolicy, FetchRefused, guarded_session, open_checked, refused_by_resolver
 
 CHUNK = 256 * 1024
 """Read and upload chunk size (bytes)."""
@@ -51,13 +52,23 @@ class Transport:
         default_attribution: Attribution headers used when a call passes none.
         http_timeout_s: Total timeout of one non-streaming exchange (s); also the longest
             silence tolerated while downloading (s).
+        fetch_policy: The rules of output downloads (:mod:`bot.outbound`); by default only
+            the API's own host is trusted, everything else must be public https.
     """
 
-    def __init__(self, api_url: str, default_attribution: Attribution, http_timeout_s: float) -> None:
+    def __init__(
+        self,
+        api_url: str,
+        default_attribution: Attribution,
+        http_timeout_s: float,
+        fetch_policy: FetchPolicy | None = None,
+    ) -> None:
         self.api_url = api_url.rstrip("/")
         self.default_attribution = default_attribution
         self.http_timeout_s = http_timeout_s
+        self.fetch_policy = fetch_policy or FetchPolicy.for_urls([self.api_url])
         self._session: aiohttp.ClientSession | None = None
+        self._downloads: aiohttp.ClientSession | None = None
         self._closed = False
 
     def http(self) -> aiohttp.ClientSession:
@@ -75,12 +86,25 @@ class Transport:
             )
         return self._session
 
+    def download_http(self) -> aiohttp.ClientSession:
+        """The session of output downloads, which connects to public addresses only (unless trusted).
+
+        Raises:
+            NemoConnectionError: After :meth:`close`.
+        """
+        if self._downloads is None or self._downloads.closed:
+            if self._closed:
+                raise NemoConnectionError("client is closed")
+            self._downloads = guarded_session(self.fetch_policy, raise_for_status=False)
+        return self._downloads
+
     async def close(self) -> None:
-        """Close the session. Idempotent; later calls raise :class:`NemoConnectionError`."""
+        """Close the sessions. Idempotent; later calls raise :class:`NemoConnectionError`."""
         self._closed = True
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
-        self._session = None
+        for session in (self._session, self._downloads):
+            if session is not None and not session.closed:
+                await session.close()
+        self._session = self._downloads = None
 
     def url(self, path: str) -> str:
         """``path`` joined to the API base (absolute URLs are kept)."""
@@ -194,7 +218,11 @@ class Transport:
     async def fetch_to_file(
         self, url: str, dest: Path, *, headers: dict[str, str], max_bytes: int | None = None
     ) -> int | None:
-        """One streamed GET into ``dest`` via ``dest.part`` (no retry).
+        """One streamed GET into ``dest`` via ``dest.part`` (no retry), by the outbound rules.
+
+        Every URL (redirects too) must pass :attr:`fetch_policy`: https, public addresses,
+        unless the host is trusted; the whole download, redirects included, must end within
+        the policy's ``timeout_s``. Headers go to the first URL only, never to a redirect.
 
         Args:
             url: Absolute URL.
@@ -206,16 +234,18 @@ class Transport:
             The size in bytes, or ``None`` when over ``max_bytes`` (nothing is left on disk).
 
         Raises:
+            NemoFetchRefused: A URL broke the outbound rules (nothing is left on disk).
             NemoConnectionError: The connection failed or the body broke off (fewer bytes
-                than ``Content-Length``). NemoTimeoutError: ``http_timeout_s`` without data.
+                than ``Content-Length``). NemoTimeoutError: ``http_timeout_s`` without data,
+                or the policy's total timeout passed.
             NemoError: An error answer (``error_for``; NemoServerError for other non-200s).
         """
         part = dest.with_name(dest.name + ".part")
         size = 0
         out: IO[bytes] | None = None
         try:
-            async with self.http().get(
-                url, headers=headers, timeout=aiohttp.ClientTimeout(total=None, sock_read=self.http_timeout_s)
+            async with open_checked(
+                self.download_http(), url, self.fetch_policy, headers=headers, sock_read_s=self.http_timeout_s
             ) as resp:
                 if resp.status != 200:
                     body = await read_body(resp)
@@ -245,8 +275,10 @@ class Transport:
                 out.close()
             with contextlib.suppress(FileNotFoundError):
                 part.unlink()
+            if isinstance(exc, FetchRefused) or refused_by_resolver(exc):
+                raise NemoFetchRefused(f"download refused: {exc}") from None
             if isinstance(exc, TimeoutError):
-                raise NemoTimeoutError("the download stalled") from exc
+                raise NemoTimeoutError("the download stalled or took too long") from exc
             if isinstance(exc, aiohttp.ClientError):
                 raise NemoConnectionError(f"download failed: {type(exc).__name__}") from exc
             raise

@@ -36,10 +36,10 @@ def test_upload_command_with_several_files_and_a_request():
     assert m.text == "rank my clips by action"
 
 
-def test_missing_path_is_text_and_missing_upload_has_size_zero(tmp_path):
+def test_missing_path_is_text_and_missing_upload_has_no_size(tmp_path):
     assert parse_line(str(tmp_path / "nope.mp4")).attachments == ()
     m = parse_line(f"/upload {tmp_path / 'nope.mp4'}")
-    assert m.attachments[0].size == 0  # the engine answers "empty file"
+    assert m.attachments[0].size is None  # unknown, not "empty": the engine says there is no such file
 
 
 async def test_channel_prints_and_edits(tmp_path):

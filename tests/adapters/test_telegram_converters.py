@@ -10,12 +10,12 @@ from adapters.telegram.converters import (
     conversation_key,
     is_for_bot,
     keyboard,
-    media_links,
     media_of,
     text_of,
     to_incoming,
 )
-from bot.boundary import Button
+from bot.boundary import Button, Content
+from bot.links import media_links
 
 BOT_ID, BOT_NAME = 777, "nemo_test_bot"
 USER = {"id": 1001, "is_bot": False, "first_name": "Ana", "username": "ana", "language_code": "zh-hans"}
@@ -100,7 +100,6 @@ def test_private_video(bot):
             "beat.mp3",
             "audio",
         ),
-        ("voice", {"file_id": "V", "file_unique_id": "v", "duration": 2}, "voice_v.ogg", "voice"),
         (
             "photo",
             [
@@ -116,6 +115,53 @@ def test_media_kinds(bot, field, value, name, kind):
     extra = {"document": {"file_id": "A", "file_unique_id": "a"}} if field == "animation" else {}
     [ref] = media_of(update(bot, {field: value, **extra}).message)
     assert (ref.filename, ref.kind) == (name, kind)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "content"),
+    [
+        ("voice", {"file_id": "V", "file_unique_id": "v", "duration": 2}, Content.VOICE),
+        (
+            "sticker",
+            {
+                "file_id": "S",
+                "file_unique_id": "s",
+                "width": 512,
+                "height": 512,
+                "is_animated": False,
+                "is_video": False,
+                "type": "regular",
+            },
+            Content.STICKER,
+        ),
+        ("location", {"latitude": 48.85, "longitude": 2.35}, Content.LOCATION),
+        ("contact", {"phone_number": "+100", "first_name": "Ann"}, Content.CONTACT),
+        (
+            "poll",
+            {
+                "id": "p",
+                "question": "best clip?",
+                "options": [
+                    {"text": "a", "voter_count": 0, "persistent_id": "o1"},
+                    {"text": "b", "voter_count": 0, "persistent_id": "o2"},
+                ],
+                "total_voter_count": 0,
+                "allows_revoting": False,
+                "members_only": False,
+                "is_closed": False,
+                "is_anonymous": True,
+                "type": "regular",
+                "allows_multiple_answers": False,
+            },
+            Content.POLL,
+        ),
+        ("dice", {"emoji": "🎲", "value": 3}, Content.OTHER),
+    ],
+)
+def test_what_cannot_be_edited_is_named_not_dropped(bot, field, value, content):
+    incoming = to_incoming([update(bot, {field: value}).message], bot_username=BOT_NAME, opener=lambda ref: None)
+    assert incoming.unsupported is content
+    assert incoming.attachments == () and incoming.text == ""
 
 
 def test_group_rules(bot):

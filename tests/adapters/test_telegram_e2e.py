@@ -251,7 +251,8 @@ async def test_pasted_link_is_a_url_upload(emulator, tg, tmp_path):
     link = f"http://127.0.0.1:{runner.addresses[0][1]}/media/bikes.mp4"
     chat = tg.private_chat(user_id=7007)
     try:
-        async with running_bot(emulator, tg, tmp_path):
+        # a loopback link is refused unless the operator allows its host (docs/security.md)
+        async with running_bot(emulator, tg, tmp_path, fetch_allowed_hosts="127.0.0.1"):
             tg.user_text(chat, link)
             await wait_text(tg, chat["id"], "Added bikes.mp4 (10.0 s, 640x272)")
     finally:
