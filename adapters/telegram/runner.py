@@ -25,8 +25,9 @@ from telegram.constants import ChatAction, ChatType
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
-from adapters.downloads import CHUNK, Downloader
+from adapters.downloads import CHUNK, TELEGRAM_FILE_HOSTS, Downloader
 from adapters.pacing import EditPacer
+from adapters.telegram.bot import PollingBot
 from adapters.telegram.channel import CLOUD_DOWNLOAD_LIMIT, TelegramChannel
 from adapters.telegram.converters import (
     COMMANDS,
@@ -38,6 +39,7 @@ from adapters.telegram.converters import (
     media_of,
     to_incoming,
 )
+from adapters.telegram.webhook import WebhookServer
 from bot.boundary import ChannelError, ConversationKey, IncomingMessage, Reply, Scope
 from bot.intents import IntentKind, route
 from bot.texts import fmt_size, lang_of, t
@@ -81,19 +83,17 @@ class TelegramAdapter:
         self.button_secret = hashlib.sha256(
             b"nemobot-buttons:" + settings.telegram_token.get_secret_value().encode()
         ).digest()
-        builder = (
-            Application.builder()
-            .token(settings.telegram_token.get_secret_value())
-            .rate_limiter(AIORateLimiter(max_retries=5))
-            .concurrent_updates(True)
+        bot = PollingBot(
+            settings.telegram_token.get_secret_value(),
+            api_url=settings.telegram_api_url,
+            local_mode=self.local_mode,
+            rate_limiter=AIORateLimiter(max_retries=5),
         )
-        if settings.telegram_api_url:
-            builder = builder.base_url(f"{settings.telegram_api_url}/bot").base_file_url(
-                f"{settings.telegram_api_url}/file/bot"
-            )
-        if self.local_mode:
-            builder = builder.local_mode(True)
+        builder = Application.builder().bot(bot).concurrent_updates(True)
+        if settings.telegram_webhook_url:
+            builder = builder.updater(None)  # our own server feeds the update queue: adapters/telegram/webhook.py
         self.app = builder.build()
+        self.webhook: WebhookServer | None = None
         self.app.add_handler(MessageHandler(filters.ALL & ~filters.StatusUpdate.ALL, self._on_message))
         self.app.add_handler(CallbackQueryHandler(self._on_callback))
         self.app.add_error_handler(self._on_error)
@@ -101,7 +101,9 @@ class TelegramAdapter:
         self._albums: dict[str, list[Message]] = {}
         self._album_timers: dict[str, asyncio.TimerHandle | asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self.downloads = Downloader()
+        self.downloads = Downloader(
+            settings.fetch_policy(settings.telegram_api_url, allowed=TELEGRAM_FILE_HOSTS), settings.http_timeout_s
+        )
         self._started = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -110,21 +112,23 @@ class TelegramAdapter:
         """initialize -> command menu -> polling (or webhook) -> start."""
         await self.app.initialize()
         await self._register_commands()
-        updater = self.app.updater
-        assert updater is not None
         s = self.settings
         if s.telegram_webhook_url:
-            path = urlsplit(s.telegram_webhook_url).path.lstrip("/")
-            await updater.start_webhook(
+            path = urlsplit(s.telegram_webhook_url).path
+            self.webhook = WebhookServer(
+                self.app.bot,
+                self.app.update_queue,
                 listen=s.telegram_webhook_listen,
                 port=s.telegram_webhook_port,
-                url_path=path,
-                webhook_url=s.telegram_webhook_url,
-                secret_token=s.telegram_webhook_secret.get_secret_value() if s.telegram_webhook_secret else None,
-                allowed_updates=ALLOWED_UPDATES,
+                path=path,
+                secret=s.telegram_webhook_secret.get_secret_value() if s.telegram_webhook_secret else None,
             )
-            log.info("Telegram webhook listening on %s:%s/%s", s.telegram_webhook_listen, s.telegram_webhook_port, path)
+            await self.webhook.start(webhook_url=s.telegram_webhook_url, allowed_updates=ALLOWED_UPDATES)
+            log.info("Telegram webhook listening on %s:%s%s", s.telegram_webhook_listen, s.telegram_webhook_port, path)
         else:
+            updater = self.app.updater
+            assert updater is not None
+            # PollingBot.get_updates skips unparsable updates and backs off after failures
             await updater.start_polling(allowed_updates=ALLOWED_UPDATES, poll_interval=0.0)
             log.info("Telegram long polling started as @%s", self.app.bot.username)
         await self.app.start()
@@ -138,6 +142,8 @@ class TelegramAdapter:
         updater = self.app.updater
         if updater is not None and updater.running:
             await updater.stop()
+        if self.webhook is not None:
+            await self.webhook.stop()
         if self.app.running:
             await self.app.stop()
         pending = list(self._tasks) + [x for x in self._album_timers.values() if isinstance(x, asyncio.Task)]

@@ -86,3 +86,14 @@ class Queued:
     update: dict[str, Any]
     forced: bool = False
     """Redelivered: delivered once even if below the confirmed offset."""
+
+
+@dataclass
+class RawFault:
+    """A failure armed by :meth:`FakeTelegram.fail_raw`: the next ``times`` calls of ``method``
+    get ``body`` verbatim with HTTP ``status``."""
+
+    method: str
+    times: int
+    status: int
+    body: bytes

@@ -42,7 +42,7 @@ from aiohttp import web
 from tests.fakes.base import Fault, UploadedFile, json_response
 from tests.fakes.telegram.commands import TelegramCommands
 from tests.fakes.telegram.limits import MAX_LOCAL_UPLOAD_BYTES, MAX_UPLOAD_BYTES, MB, ApiError
-from tests.fakes.telegram.model import Call
+from tests.fakes.telegram.model import Call, RawFault
 
 METHODS = (
     "getMe",
@@ -106,7 +106,7 @@ class FakeTelegram(TelegramCommands):
         commands: ``setMyCommands`` lists by ``language_code`` (``None`` for the default).
         webhook: Last ``setWebhook`` parameters, ``None`` after ``deleteWebhook``.
         callback_answers: ``answerCallbackQuery`` parameters in order.
-        get_updates_calls: How many ``getUpdates`` requests the bot made.
+        get_updates_calls: How many ``getUpdates`` requests the bot made (failed ones too).
         confirmed_offset: Highest ``offset`` the bot confirmed through ``getUpdates``.
         max_poll_wait: Longest a ``getUpdates`` long poll waits, in seconds (1 s by default,
             whatever ``timeout`` the bot asks for).
@@ -150,6 +150,29 @@ class FakeTelegram(TelegramCommands):
             retry_after = 1
         self._arm(Fault(method.lower(), None, times, status, retry_after), replace=True)
 
+    def fail_raw(self, method: str, body: bytes | str, *, times: int = 1, status: int = 200) -> None:
+        """Make the next ``times`` calls of ``method`` answer ``body`` verbatim (after they are
+        recorded), e.g. an HTML page from a broken proxy, or JSON that is not the Bot API's
+        envelope. It is checked before :meth:`fail`'s failures; a later ``fail_raw()`` of the
+        same method replaces this one.
+
+        Args:
+            method: Bot API method name (any case).
+            body: The answer's bytes (``str`` is UTF-8 encoded).
+            times: How many calls get it.
+            status: HTTP status.
+        """
+        data = body.encode() if isinstance(body, str) else body
+        self._raw_faults = [f for f in self._raw_faults if f.method != method.lower()]
+        self._raw_faults.append(RawFault(method.lower(), times, status, data))
+
+    def _take_raw_fault(self, method: str) -> RawFault | None:
+        for fault in self._raw_faults:
+            if fault.times > 0 and fault.method == method:
+                fault.times -= 1
+                return fault
+        return None
+
     @staticmethod
     def _fault_error(fault: Fault) -> ApiError:
         if fault.status == 429:
@@ -183,12 +206,19 @@ class FakeTelegram(TelegramCommands):
             return json_response(404, ApiError(404, "Not Found").body())
         name, handler = entry
         call = Call(name, {}, {})
+        if name == "getUpdates":
+            self.get_updates_calls += 1
         try:
             try:
                 call.params, call.files = await self._read_params(request)
             finally:  # recorded once its parameters are read, even if the upload was too big
                 if name != "getUpdates":
                     self.calls.append(call)
+            raw = self._take_raw_fault(name.lower())
+            if raw is not None:
+                call.status = raw.status
+                self._touch()
+                return web.Response(status=raw.status, body=raw.body, content_type="text/html")
             fault = self._take_fault(name.lower())
             if fault is not None:
                 raise self._fault_error(fault)

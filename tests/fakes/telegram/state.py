@@ -12,7 +12,7 @@ from typing import Any
 
 from tests.fakes.base import FakeServer, UploadedFile
 from tests.fakes.telegram.limits import MAX_POLL_WAIT_S, bad_request
-from tests.fakes.telegram.model import BotMessage, Call, Queued, StoredFile
+from tests.fakes.telegram.model import BotMessage, Call, Queued, RawFault, StoredFile
 
 
 class TelegramState(FakeServer[Call]):
@@ -66,6 +66,7 @@ class TelegramState(FakeServer[Call]):
         self._file_seq = 0
         self._callback_ids: set[str] = set()
         self._callback_counter = 0
+        self._raw_faults: list[RawFault] = []
 
     @property
     def api_url(self) -> str:

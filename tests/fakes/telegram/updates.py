@@ -172,6 +172,46 @@ class TelegramUpdates(TelegramFiles):
         }
         return self._queue_update({"callback_query": query})
 
+    def raw_update(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Queue an update with any body, as is: for updates the bot's library cannot parse
+        (e.g. a ``poll`` in the shape an older Bot API server sends, see :meth:`legacy_poll`).
+
+        Args:
+            body: The update's fields besides ``update_id`` (``{"message": {...}}``).
+
+        Returns:
+            The queued ``Update`` dict.
+        """
+        return self._queue_update(dict(body))
+
+    def legacy_poll(
+        self, chat: dict[str, Any], question: str = "Lunch?", *, user: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Queue a message carrying a poll whose options lack ``persistent_id`` (required
+        since Bot API 9.6), as an older local ``telegram-bot-api`` server sends it:
+        python-telegram-bot 22.8 cannot parse it.
+
+        Args:
+            chat: Chat dict.
+            question: The poll's question.
+            user: Sender; default as in :meth:`user_text`.
+
+        Returns:
+            The queued ``Update`` dict.
+        """
+        message = self._user_message(chat, user, None, None)
+        message["poll"] = {
+            "id": f"poll{self._next_update_id}",
+            "question": question,
+            "options": [{"text": "yes", "voter_count": 0}, {"text": "no", "voter_count": 0}],
+            "total_voter_count": 0,
+            "is_closed": False,
+            "is_anonymous": True,
+            "type": "regular",
+            "allows_multiple_answers": False,
+        }
+        return self._queue_update({"message": message})
+
     def redeliver(self, updates: list[dict[str, Any]]) -> None:
         """Queue updates again with their own ``update_id`` (as after a missed confirmation).
 
@@ -191,7 +231,6 @@ class TelegramUpdates(TelegramFiles):
     # ------------------------------------------------------------------ getUpdates
 
     async def _m_getUpdates(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> list[dict[str, Any]]:
-        self.get_updates_calls += 1
         if self.webhook is not None:
             raise ApiError(
                 409,
