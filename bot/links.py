@@ -13,11 +13,13 @@ from urllib.parse import unquote, urlsplit
 from bot.boundary import Attachment
 from bot.uploads import ACCEPTED_EXTENSIONS
 
-_URL = re.compile(r"https?://[^\s<>\"']+", re.I)
+_URL = re.compile(r"\b[a-z][a-z0-9+.\-]{1,15}://[^\s<>\"']*", re.I)
+"""Any ``scheme://`` link: those that are not http(s) are found too, so they are refused
+clearly (:func:`bot.outbound.check_link`) instead of reaching the agent as text."""
 
 
 def media_links(text: str) -> list[tuple[str, str]]:
-    """``(url, filename)`` for each http(s) link in ``text`` whose path ends in a media extension."""
+    """``(url, filename)`` for each link in ``text`` whose path ends in a media extension (any scheme)."""
     found: list[tuple[str, str]] = []
     for raw in _URL.findall(text):
         url = raw.rstrip(".,;:!?)]}>")

@@ -34,7 +34,7 @@ from adapters.downloads import DISCORD_CDN_HOSTS, Downloader
 from adapters.pacing import EditPacer
 from bot.boundary import Button, ConversationKey, Scope
 from bot.redact import register_secret
-from bot.texts import lang_of
+from bot.texts import lang_of, t
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -46,6 +46,21 @@ log = logging.getLogger(__name__)
 THREAD_ARCHIVE_MIN: Literal[1440] = 1440
 
 
+class NemoCommandTree(app_commands.CommandTree):
+    """The slash-command tree, with one error handler: a log line and a sentence, never silence."""
+
+    async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        """An option Discord sent that the command cannot take (a stale command list, a forged
+        value), or a failure inside a command: one warning line, and the user hears about it."""
+        log.warning("slash command %s failed: %s", getattr(interaction.command, "name", "?"), type(error).__name__)
+        key = "bad_option" if isinstance(error, app_commands.TransformerError) else "internal_error"
+        lang = lang_of(locale_of(interaction.locale))
+        if interaction.response.is_done():
+            return
+        with contextlib.suppress(discord.HTTPException):
+            await interaction.response.send_message(t(key, lang), ephemeral=True)
+
+
 class NemoDiscordClient(discord.Client):
     """discord.py client that forwards to the adapter."""
 
@@ -54,7 +69,7 @@ class NemoDiscordClient(discord.Client):
             intents=intents, allowed_mentions=discord.AllowedMentions.none(), guild_ready_timeout=guild_ready_timeout
         )
         self.adapter = adapter
-        self.tree = app_commands.CommandTree(self)
+        self.tree = NemoCommandTree(self)
         for command in build_commands(adapter):
             self.tree.add_command(command)
 

@@ -28,7 +28,9 @@ from tests.fakes.discord.payloads import (
     iso_time,
     member_payload,
     message_payload,
+    poll_payload,
     snowflake,
+    sticker_item_payload,
     user_payload,
 )
 from tests.fakes.discord.server import FakeDiscord, patched_discord
@@ -56,8 +58,10 @@ __all__ = [
     "member_payload",
     "message_payload",
     "patched_discord",
+    "poll_payload",
     "role_payload",
     "snowflake",
+    "sticker_item_payload",
     "text_channel_payload",
     "thread_payload",
     "upload_limit",

@@ -61,6 +61,34 @@ class DiscordCdn(DiscordGateway):
             attachment_id, filename, size=size, url=url, proxy_url=proxy_url, content_type=content_type
         )
 
+    def add_voice_attachment(
+        self,
+        data: bytes | Path,
+        *,
+        filename: str = "voice-message.ogg",
+        duration_secs: float = 2.5,
+        waveform: str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    ) -> dict[str, Any]:
+        """Register a user's voice message recording (Discord's client sends Ogg Opus).
+
+        Post it with ``message_create(..., flags=FLAG_IS_VOICE_MESSAGE)``: a voice message is a
+        message of that flag with this one attachment and no content.
+
+        Args:
+            data: The bytes, or a file whose bytes are served.
+            filename: File name (Discord's clients use ``voice-message.ogg``).
+            duration_secs: Length in seconds.
+            waveform: Base64 amplitude samples.
+
+        Returns:
+            The attachment object, with ``duration_secs`` and ``waveform``
+            (``discord.Attachment.is_voice_message()`` is true).
+        """
+        attachment = self.add_attachment(data, filename=filename, content_type="audio/ogg")
+        attachment["duration_secs"] = duration_secs
+        attachment["waveform"] = waveform
+        return attachment
+
     def _cdn(self, request: web.Request) -> web.StreamResponse:
         """``GET /attachments/...`` and ``GET /media/attachments/...``."""
         path = request.path

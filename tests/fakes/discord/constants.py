@@ -46,6 +46,8 @@ FLAG_EPHEMERAL = 1 << 6
 FLAG_LOADING = 1 << 7
 FLAG_SUPPRESS_NOTIFICATIONS = 1 << 12
 FLAG_IS_COMPONENTS_V2 = 1 << 15
+FLAG_IS_VOICE_MESSAGE = 1 << 13
+"""Message flag of a voice message (8192); its one attachment has ``duration_secs`` and ``waveform``."""
 SENDABLE_FLAGS = FLAG_SUPPRESS_EMBEDS | FLAG_EPHEMERAL | FLAG_SUPPRESS_NOTIFICATIONS | FLAG_IS_COMPONENTS_V2
 """Flags a bot may set when it sends a message."""
 

@@ -111,6 +111,7 @@ def attachment_payload(
     height: int | None = None,
     duration_secs: float | None = None,
     description: str | None = None,
+    waveform: str | None = None,
 ) -> dict:
     """A message ``Attachment`` object.
 
@@ -125,6 +126,8 @@ def attachment_payload(
         height: Pixels (images and videos).
         duration_secs: Voice-message duration.
         description: Alt text.
+        waveform: Voice-message waveform (base64); with ``duration_secs`` it makes
+            discord.py's ``Attachment.is_voice_message()`` true.
     """
     attachment: dict[str, Any] = {
         "id": str(attachment_id),
@@ -144,6 +147,8 @@ def attachment_payload(
         attachment["duration_secs"] = duration_secs
     if description is not None:
         attachment["description"] = description
+    if waveform is not None:
+        attachment["waveform"] = waveform
     return attachment
 
 
@@ -170,6 +175,8 @@ def message_payload(
     tts: bool = False,
     timestamp: str | None = None,
     edited_timestamp: str | None = None,
+    sticker_items: Sequence[dict] = (),
+    poll: dict | None = None,
 ) -> dict:
     """A ``Message`` object as MESSAGE_CREATE and the REST API carry it.
 
@@ -195,6 +202,8 @@ def message_payload(
         tts: Text to speech.
         timestamp: ISO send time (now by default).
         edited_timestamp: ISO edit time.
+        sticker_items: Sticker items (:func:`sticker_item_payload`); left out when empty.
+        poll: A poll object (:func:`poll_payload`); left out when ``None``.
     """
     message: dict[str, Any] = {
         "id": str(message_id),
@@ -231,7 +240,46 @@ def message_payload(
         message["interaction_metadata"] = interaction_metadata
     if nonce is not None:
         message["nonce"] = nonce
+    if sticker_items:
+        message["sticker_items"] = [dict(s) for s in sticker_items]
+    if poll is not None:
+        message["poll"] = copy.deepcopy(poll)
     return message
+
+
+def sticker_item_payload(sticker_id: int, name: str = "wave", *, format_type: int = 1) -> dict:
+    """A message's ``StickerItem`` (what ``sticker_items`` carries).
+
+    Args:
+        sticker_id: Snowflake.
+        name: Sticker name.
+        format_type: 1 PNG, 2 APNG, 3 Lottie, 4 GIF.
+    """
+    return {"id": str(sticker_id), "name": name, "format_type": format_type}
+
+
+def poll_payload(
+    question: str = "Lunch?",
+    answers: Sequence[str] = ("yes", "no"),
+    *,
+    expiry: str | None = None,
+    allow_multiselect: bool = False,
+) -> dict:
+    """A message's ``Poll`` object, as discord.py 2.7 parses it (no results yet).
+
+    Args:
+        question: The question's text.
+        answers: The answers' texts (ids from 1).
+        expiry: ISO time the poll ends; in 24 hours by default.
+        allow_multiselect: Whether several answers may be chosen.
+    """
+    return {
+        "question": {"text": question},
+        "answers": [{"answer_id": i, "poll_media": {"text": text}} for i, text in enumerate(answers, 1)],
+        "expiry": expiry or iso_time(time.time() + 24 * 3600),
+        "allow_multiselect": allow_multiselect,
+        "layout_type": 1,
+    }
 
 
 def command_data(

@@ -80,6 +80,9 @@ class DiscordWorld(DiscordMessages):
         author: dict[str, Any] | None = None,
         attachments: Sequence[dict[str, Any]] = (),
         mentions_bot: bool = False,
+        stickers: Sequence[dict[str, Any]] = (),
+        poll: dict[str, Any] | None = None,
+        flags: int = 0,
     ) -> dict[str, Any]:
         """A user posts a message: MESSAGE_CREATE on the gateway.
 
@@ -89,6 +92,9 @@ class DiscordWorld(DiscordMessages):
             author: User object (:attr:`default_user` by default).
             attachments: Attachment objects from :meth:`add_attachment`.
             mentions_bot: Prefix ``<@bot_id>`` to the content and put the bot in ``mentions``.
+            stickers: Sticker items (:func:`~tests.fakes.discord.payloads.sticker_item_payload`).
+            poll: A poll (:func:`~tests.fakes.discord.payloads.poll_payload`).
+            flags: Message flags (e.g. :data:`~tests.fakes.discord.constants.FLAG_IS_VOICE_MESSAGE`).
 
         Returns:
             The message object (as dispatched to a client with the message-content intent).
@@ -110,13 +116,23 @@ class DiscordWorld(DiscordMessages):
             guild_id=guild_id,
             attachments=[self._resign(a, channel_id) for a in attachments],
             mentions=self._mentions(content),
+            sticker_items=stickers,
+            poll=poll,
+            flags=flags,
         )
         self._store_message(payload)
         await self._dispatch("MESSAGE_CREATE", payload, require_client=True)
         return payload
 
     async def dm_message(
-        self, user_id: int, content: str, attachments: Sequence[dict[str, Any]] = ()
+        self,
+        user_id: int,
+        content: str,
+        attachments: Sequence[dict[str, Any]] = (),
+        *,
+        stickers: Sequence[dict[str, Any]] = (),
+        poll: dict[str, Any] | None = None,
+        flags: int = 0,
     ) -> dict[str, Any]:
         """A user writes to the bot in DMs: a DM channel (type 1) and MESSAGE_CREATE there.
 
@@ -124,10 +140,15 @@ class DiscordWorld(DiscordMessages):
             user_id: A user from :meth:`add_user` (registered as ``user<id>`` if unknown).
             content: Text.
             attachments: Attachment objects from :meth:`add_attachment`.
+            stickers: Sticker items, as for :meth:`message_create`.
+            poll: A poll, as for :meth:`message_create`.
+            flags: Message flags, as for :meth:`message_create`.
 
         Returns:
             The message object.
         """
         user = self.users.get(user_id) or self.add_user(user_id, f"user{user_id}")
         channel = self._dm_channel(user)
-        return await self.message_create(int(channel["id"]), content, author=user, attachments=attachments)
+        return await self.message_create(
+            int(channel["id"]), content, author=user, attachments=attachments, stickers=stickers, poll=poll, flags=flags
+        )
