@@ -18,6 +18,23 @@ _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[
 """CSI (``ESC [ ... final``), OSC (``ESC ] ... BEL/ST``) and two-character escape sequences."""
 
 
+DRAWN_FORMAT_CHARS = frozenset("\u0600\u0601\u0602\u0603\u0604\u0605\u06dd\u070f\u0890\u0891\u08e2\U000110bd\U000110cd")
+"""Format (Cf) characters that are drawn (Arabic number signs and the like): not invisible."""
+
+
+BLANK_LETTERS = frozenset("\u034f\u115f\u1160\u3164\uffa0")
+"""Characters that are not format characters but show nothing (the combining grapheme joiner,
+Hangul fillers)."""
+
+
+def strip_invisible(text: str) -> str:
+    """``text`` without invisible characters: format characters (Unicode Cf: zero-width, bidi
+    controls, tags) except drawn ones, and :data:`BLANK_LETTERS`."""
+    return "".join(
+        ch for ch in text if ch not in BLANK_LETTERS and (ch in DRAWN_FORMAT_CHARS or unicodedata.category(ch) != "Cf")
+    )
+
+
 def _visible(ch: str, keep: str = "") -> bool:
     """False for control (Cc), format (Cf: zero-width, bidi overrides), surrogate and unassigned characters."""
     return ch in keep or unicodedata.category(ch) not in {"Cc", "Cf", "Cs", "Co", "Cn"}
@@ -45,6 +62,11 @@ def clean_filename(name: str, limit: int = MAX_FILENAME_CHARS) -> str:
     if not suffix or len(suffix) > 10:
         suffix = ""
     return base[: limit - len(suffix) - 1].rstrip() + "…" + suffix
+
+
+def clean_line(text: str) -> str:
+    """``text`` as one line to show (a title): no control or invisible characters, whitespace collapsed."""
+    return re.sub(r"\s+", " ", "".join(ch if _visible(ch) else " " for ch in text)).strip()
 
 
 def clean_terminal(text: str) -> str:

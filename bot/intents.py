@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.cleaning import strip_invisible
+
 
 class IntentKind(StrEnum):
     """What the engine does with a message."""
@@ -90,8 +92,6 @@ _STATUS = re.compile(
 )
 _UPLOAD = re.compile(r"^(?:upload|上传)", re.I)
 _CANCEL = re.compile(r"^(?:cancel|stop|abort|取消|停止)[.!。！]?$", re.I)
-_INVISIBLE = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u00ad\u034f\u180e]")
-"""Zero-width and invisible format characters: a message of only these is empty (and spends nothing)."""
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.S)
 
 
@@ -110,7 +110,7 @@ def route(text: str | None, has_attachments: bool = False) -> Intent:
         The intent. Attachments always mean UPLOAD; the text next to them, unless it only
         says "upload", is kept as ``arg`` for the agent.
     """
-    body = _INVISIBLE.sub("", text or "").strip()
+    body = strip_invisible(text or "").strip()  # a message of only invisible characters is empty
     if has_attachments:
         if not body or (_UPLOAD.match(body) and _short(body)) or body.startswith("/upload"):
             return Intent(IntentKind.UPLOAD)

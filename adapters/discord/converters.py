@@ -15,6 +15,7 @@ from typing import Any
 import discord
 
 from bot.boundary import Attachment, Button, Content, ConversationKey, IncomingMessage, Scope
+from bot.cleaning import clean_filename, clean_line
 from bot.links import pasted
 from bot.texts import t
 
@@ -140,9 +141,9 @@ def scope_of(channel: Any, bot_id: int) -> Scope:
 def thread_name(message: discord.Message) -> str:
     """A thread title from the message: the request (without the mention) or the first clip's name."""
     base = text_of(message.content, message.guild.me.id if message.guild and message.guild.me else 0)
-    base = re.sub(r"<[@#][!&]?\d+>", "", base).strip()
+    base = clean_line(re.sub(r"<[@#][!&]?\d+>", "", base))
     if not base and message.attachments:
-        base = message.attachments[0].filename
+        base = clean_filename(message.attachments[0].filename)
     base = base or t("discord.thread_name")
     return ("🎬 " + base)[:100]
 

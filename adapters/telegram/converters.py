@@ -69,7 +69,7 @@ def _mentions(message: Message, bot_username: str) -> bool:
         mention = text[entity.offset : entity.offset + entity.length].lower()
         if entity.type == MessageEntity.MENTION and mention == f"@{bot_username.lower()}":
             return True
-    return f"@{bot_username.lower()}" in text.lower()
+    return re.search(rf"(?<!\w)@{re.escape(bot_username)}(?!\w)", text, re.I) is not None
 
 
 def is_for_bot(message: Message, *, bot_id: int, bot_username: str) -> bool:
@@ -242,6 +242,6 @@ def command_of_callback(
     if button is None or not key:
         return None
     for who in (user_id, None):
-        if hmac.compare_digest(key, button_key(secret, chat_id, who, button)):
+        if hmac.compare_digest(key.encode(), button_key(secret, chat_id, who, button).encode()):
             return button.command
     return None

@@ -348,6 +348,8 @@ def parse_event(data: str) -> list[AgentEvent]:
         raise SSEProtocolError(f"agent event is not JSON ({exc.msg} at char {exc.pos}): {_clip(data)}") from None
     except RecursionError:
         raise SSEProtocolError(f"agent event is nested too deeply: {_clip(data)}") from None
+    except ValueError:  # e.g. an integer of more than 4,300 digits (sys.int_info.str_digits_check_threshold)
+        raise SSEProtocolError(f"agent event holds an unreadable value: {_clip(data)}") from None
     if not isinstance(obj, dict):
         raise SSEProtocolError(f"agent event is a JSON {type(obj).__name__}, not an object: {_clip(data)}")
 
