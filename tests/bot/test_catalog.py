@@ -230,22 +230,26 @@ def test_formats_line():
 ENGLISH_EXAMPLES = {
     "video-leaderboard": (
         "add a ranked leaderboard overlay showing the top performers",
+        "make it 9:16 vertical",
+        "add text overlay 'GG' at the end",
         "add title 'Final Standings'",
-        "add epic background music",
     ),
     "video-leaderboard-ai": (
+        "rank these videos by engagement score and show me the top performers",
         "rank my clips by action and add a leaderboard",
         "rank these clips and add title 'Top Plays'",
     ),
     "ai-video-editor-gaming": (
         "make a highlight reel with transitions and music",
-        "cut the best moments and add epic music",
+        "add a 2-minute gameplay recording and make a highlight reel with epic music",
+        "cut the best moments and add atmospheric music",
     ),
     "what-is-video-clip-example": (
         "make a short example clip with a title",
         "make a short clip with title 'My First Clip'",
+        "make a 1:1 square example clip",
     ),
-    "game-music": ("add background music", "add epic background music", "remove the music"),
+    "game-music": ("add background music", "add atmospheric background music", "add tense music", "remove the music"),
 }
 
 
@@ -253,7 +257,8 @@ def test_profiles_keep_their_english_texts():
     assert {name: p.examples for name, p in PROFILES.items()} == ENGLISH_EXAMPLES
     p = PROFILES["video-leaderboard"]
     assert (p.title, p.version, p.min_clips) == ("Video leaderboard", "1.0.0", 1)
-    assert p.tips[0] == "Send the clip first, then describe the overlay."
+    assert p.tips[0] == "Clips of 10-60 seconds work best: send them first, then describe the overlay."
+    assert all(any(tip.startswith("Be specific") for tip in q.tips) for q in PROFILES.values())
     assert PROFILES["video-leaderboard-ai"].min_clips == 2
     for p in PROFILES.values():
         assert (p.title_in("en"), p.summary_in("en")) == (p.title, p.summary)
