@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import logging
 import signal
 import sys
@@ -61,6 +62,15 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``nemobot`` console script. Returns the exit code."""
     args = _parser().parse_args(argv)
+    if args.command in ("demo", "emulator"):
+        missing = _missing_demo_extra()
+        if missing:
+            print(
+                f"nemobot: the {args.command} needs the demo extra (missing: {', '.join(missing)}); "
+                "install it with: pip install 'nemobot[demo]' (in a checkout: pip install -e '.[demo]')",
+                file=sys.stderr,
+            )
+            return 2
     if args.command == "demo":
         from bot.demo import main_demo
 
@@ -83,6 +93,29 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "chat":
         return asyncio.run(_chat(settings))
     return asyncio.run(_run(settings))
+
+
+# What the emulator cannot work without, from the ``demo`` extra (import names). The extra's
+# font (``fontpkg-noto-sans``) is not listed: without it overlays fall back to DejaVu Sans.
+_DEMO_EXTRA_MODULES = ("av", "imageio_ffmpeg")
+
+
+def _missing_demo_extra() -> list[str]:
+    """The modules of the ``demo`` extra that cannot be imported, found without importing them.
+
+    Returns:
+        Import names of the missing modules, in :data:`_DEMO_EXTRA_MODULES` order; empty when
+        the extra is installed.
+    """
+    missing = []
+    for name in _DEMO_EXTRA_MODULES:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            missing.append(name)
+    return missing
 
 
 def _emulator(args: argparse.Namespace) -> int:
