@@ -180,6 +180,7 @@ class Button(enum.StrEnum):
     STATUS = "status"
     CREDITS = "credits"
     NEW = "new"
+    EDITOR = "editor"
 
     @property
     def emoji(self) -> str:
@@ -203,7 +204,7 @@ class Button(enum.StrEnum):
             return None
 
 
-_BUTTON_EMOJI = {Button.EXPORT: "🎞️", Button.STATUS: "📋", Button.CREDITS: "💳", Button.NEW: "🆕"}
+_BUTTON_EMOJI = {Button.EXPORT: "🎞️", Button.STATUS: "📋", Button.CREDITS: "💳", Button.NEW: "🆕", Button.EDITOR: "✏️"}
 
 
 @dataclass(frozen=True, slots=True)

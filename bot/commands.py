@@ -74,6 +74,8 @@ class Commands:
             IntentKind.UPLOAD: self.upload,
             IntentKind.EXPORT: self.export,
             IntentKind.AGENT: self.agent_request,
+            IntentKind.CONFIRM: self.confirm,
+            IntentKind.EDITOR: self.to_editor,
         }
 
     # ------------------------------------------------------------------ quick commands
@@ -174,6 +176,30 @@ class Commands:
     async def agent_request(self, turn: Turn, intent: Intent) -> None:
         """Everything else: a request for the agent."""
         await self.agent.run(turn, intent.arg)
+
+    async def confirm(self, turn: Turn, intent: Intent) -> None:
+        """A message that may ask for a command or describe an edit: ask, with one-tap buttons.
+
+        The message is kept (conversation data ``pending_edit``) for the "send to the
+        editor" button; the command's own button runs the command.
+        """
+        assert intent.suggested is not None
+        questions = {
+            IntentKind.EXPORT: t("confirm.export", turn.lang),
+            IntentKind.STATUS: t("confirm.status", turn.lang),
+            IntentKind.CREDITS: t("confirm.credits", turn.lang),
+        }
+        await self.conversations.update_data(turn, pending_edit=intent.arg)
+        await say(turn.channel, questions[intent.suggested], buttons=(Button(intent.suggested.value), Button.EDITOR))
+
+    async def to_editor(self, turn: Turn, intent: Intent) -> None:
+        """ "Send to the editor" (``/editor``): the message kept by :meth:`confirm` goes to the agent."""
+        text = str(turn.conv.data.get("pending_edit") or "")
+        if not text:
+            await say(turn.channel, t("nothing_pending", turn.lang))
+            return
+        await self.conversations.update_data(turn, pending_edit=None)
+        await self.agent.run(turn, text)
 
     async def export(self, turn: Turn, intent: Intent) -> None:
         """``/export``: render the draft and deliver the MP4 (contract section 5)."""

@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 IMMEDIATE = frozenset(
     {
         IntentKind.CANCEL,
+        IntentKind.CONFIRM,
         IntentKind.EMPTY,
         IntentKind.HELP,
         IntentKind.START,
@@ -290,4 +291,6 @@ class ConversationEngine:
 
 def _runs_agent(intent: Intent) -> bool:
     """A message that starts an agent run (what the rate limit counts)."""
-    return intent.kind is IntentKind.AGENT or (intent.kind is IntentKind.UPLOAD and bool(intent.arg))
+    return intent.kind in {IntentKind.AGENT, IntentKind.EDITOR} or (
+        intent.kind is IntentKind.UPLOAD and bool(intent.arg)
+    )

@@ -1,10 +1,11 @@
 """Intent routing: what a chat message asks for (pure, table-tested).
 
-Commands (``/export``, ``/export@MyBot``, ``/skill NAME``...) map directly. Plain messages
-map by the skills' keywords in English and Chinese: export/导出/download/"send me the video";
-credits/积分/balance/余额; status/状态/"show tracks"; upload/上传 or any attachment.
-Everything else goes to the agent. Keyword intents only match short messages (8 words or
-fewer) so an edit request that merely contains "export" still reaches the agent.
+Commands (``/export``, ``/export@MyBot``, ``/skill NAME``...) map directly. A plain message
+is scored by :mod:`bot.classifier`: a clear request ("ok export now", "how many credits",
+"where are we", 导出, 余额) is the command; a clear edit that merely mentions a command word
+("balance the audio levels", "render the title in gold") goes to the agent; the few in
+between are :attr:`IntentKind.CONFIRM`, answered with one-tap buttons (the command, or send
+the message to the editor).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.classifier import SURE, UNSURE, Asked, classify
 from bot.cleaning import strip_invisible
 
 
@@ -35,6 +37,8 @@ class IntentKind(StrEnum):
     LOGOUT = "logout"
     CONNECT = "connect"
     ADMIN = "admin"
+    CONFIRM = "confirm"
+    EDITOR = "editor"
     UNKNOWN_COMMAND = "unknown_command"
 
 
@@ -45,12 +49,16 @@ class Intent:
     Attributes:
         kind: The intent.
         arg: The command argument (``/skill NAME`` -> ``NAME``), the text to send to the
-            agent (AGENT, and UPLOAD with a request next to the files), or the unknown
-            command's name.
+            agent (AGENT, CONFIRM, and UPLOAD with a request next to the files), or the
+            unknown command's name.
+        suggested: For CONFIRM: the command the message may be asking for.
+        confidence: How sure the classifier was (1.0 for commands typed as ``/name``).
     """
 
     kind: IntentKind
     arg: str = ""
+    suggested: IntentKind | None = None
+    confidence: float = 1.0
 
 
 COMMANDS: dict[str, IntentKind] = {
@@ -69,34 +77,18 @@ COMMANDS: dict[str, IntentKind] = {
     "logout": IntentKind.LOGOUT,
     "connect": IntentKind.CONNECT,
     "admin": IntentKind.ADMIN,
+    "editor": IntentKind.EDITOR,
 }
+
+CONFIRMABLE = frozenset({IntentKind.EXPORT, IntentKind.STATUS, IntentKind.CREDITS})
+"""Commands a message may be asked about with one-tap buttons (their own button and "send to
+the editor"); an unsure upload or cancel is an edit."""
 
 MENU: tuple[str, ...] = ("export", "status", "credits", "new", "skill", "link", "cancel", "connect", "logout", "help")
 """The commands every platform's command menu lists, in order; each is described by the
 catalog message ``command.<name>`` (Telegram ``setMyCommands``, Discord slash commands)."""
 
-_EXPORT = re.compile(
-    r"^(?:please\s+)?(?:export|render|download)\b|send\s+me\s+the\s+(?:video|file|mp4|result)"
-    r"|give\s+me\s+the\s+(?:video|file|mp4)|导出|下载|渲染|发给我|把视频发",
-    re.I,
-)
-_CREDITS = re.compile(
-    r"^(?:(?:show|check|what'?s|what\s+is)\s+)?(?:my\s+)?(?:credits?|balance)\b(?!\s+(?:at|to|on|in)\b)"
-    r"|how\s+many\s+credits|credits?\s+(?:left|balance)|积分|余额|点数",
-    re.I,
-)
-_STATUS = re.compile(
-    r"^(?:show\s+)?(?:the\s+)?status\b|show\s+(?:me\s+)?(?:the\s+)?(?:tracks|timeline)"
-    r"|what'?s\s+on\s+the\s+timeline|状态|进度|查看轨道|查看时间线",
-    re.I,
-)
-_UPLOAD = re.compile(r"^(?:upload|上传)", re.I)
-_CANCEL = re.compile(r"^(?:cancel|stop|abort|取消|停止)[.!。！]?$", re.I)
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.S)
-
-
-def _short(text: str) -> bool:
-    return len(text.split()) <= 8 and len(text) <= 60
 
 
 def route(text: str | None, has_attachments: bool = False) -> Intent:
@@ -112,7 +104,8 @@ def route(text: str | None, has_attachments: bool = False) -> Intent:
     """
     body = strip_invisible(text or "").strip()  # a message of only invisible characters is empty
     if has_attachments:
-        if not body or (_UPLOAD.match(body) and _short(body)) or body.startswith("/upload"):
+        verdict = classify(body)
+        if not body or body.startswith("/upload") or (verdict.asked is Asked.UPLOAD and verdict.confidence >= UNSURE):
             return Intent(IntentKind.UPLOAD)
         return Intent(IntentKind.UPLOAD, body)
     if not body:
@@ -125,16 +118,12 @@ def route(text: str | None, has_attachments: bool = False) -> Intent:
         if kind is None:
             return Intent(IntentKind.UNKNOWN_COMMAND, name)
         return Intent(kind, arg)
-    if _CANCEL.match(body):
-        return Intent(IntentKind.CANCEL)
-    if _short(body):
-        for pattern, kind in (
-            (_EXPORT, IntentKind.EXPORT),
-            (_CREDITS, IntentKind.CREDITS),
-            (_STATUS, IntentKind.STATUS),
-        ):
-            if pattern.search(body):
-                return Intent(kind)
-        if _UPLOAD.match(body):
-            return Intent(IntentKind.UPLOAD)
-    return Intent(IntentKind.AGENT, body)
+    verdict = classify(body)
+    if verdict.asked is None or verdict.confidence < UNSURE:
+        return Intent(IntentKind.AGENT, body, confidence=1.0 - verdict.confidence / SURE)
+    kind = IntentKind(verdict.asked.value)
+    if verdict.sure:
+        return Intent(kind, confidence=min(1.0, verdict.confidence / 3.0))
+    if kind not in CONFIRMABLE:  # "stop the music at 0:30", "upload speed text": edits
+        return Intent(IntentKind.AGENT, body, confidence=1.0 - verdict.confidence / SURE)
+    return Intent(IntentKind.CONFIRM, body, suggested=kind, confidence=verdict.confidence / SURE)
