@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.access import AccessPolicy, RunSlots
@@ -20,7 +21,7 @@ from bot.errors import AgentFailed, AgentTimedOut
 from bot.gui import translate
 from bot.nemo import timeline
 from bot.nemo.errors import NemoError, NemoSessionNotFound, NemoStreamDropped, NemoTimeoutError
-from bot.nemo.events import AgentError, StateChanged, TextAnswer, ToolCall
+from bot.nemo.events import AgentError, TextAnswer, ToolCall
 from bot.progress import ProgressMessage, progress_for, stage_for_tool
 from bot.scheduler import ConversationScheduler
 from bot.settings import Settings
@@ -33,6 +34,13 @@ ANSWER_BUTTONS = (Button.EXPORT, Button.STATUS, Button.CREDITS, Button.NEW)
 """The quick actions under an agent's answer."""
 
 _TEMPORARY_ISSUE = "i encountered a temporary issue"
+
+FOLLOW_UP = "I can't use the editor's interface from this chat. Please do these steps for me yourself: {steps}"
+"""The one follow-up request when an answer asks the user to drag or click something the bot
+has no action for (sent to the agent, never shown; the skills' GUI rule, contract section 6)."""
+
+ExportHook = Callable[[Turn], Awaitable[None]]
+"""Runs the export workflow for a turn (the engine's ``/export``)."""
 
 
 def credits_line(credits: Any, lang: str) -> str:
@@ -75,6 +83,8 @@ class AgentRuns:
         self.access = access
         self.slots = slots
         self.settings = settings
+        self.on_export: ExportHook | None = None
+        """Set by the engine: what "press Export" in an answer runs."""
 
     def progress(self, turn: Turn) -> ProgressMessage:
         """A paced progress message for ``turn``'s channel."""
@@ -103,9 +113,12 @@ class AgentRuns:
             await say(turn.channel, t("run_waiting", turn.lang, place=place))
 
         async with self.slots.hold(told_to_wait):
-            await self._run(turn, text)
+            export = await self._run(turn, text)
+        if export and self.on_export is not None:  # after the run's slot is free: a render takes minutes
+            await self.on_export(turn)
 
-    async def _run(self, turn: Turn, text: str) -> None:
+    async def _run(self, turn: Turn, text: str, *, follow_up: bool = False) -> bool:
+        """One run; True when its answer asked for the export."""
         await self.conversations.ensure_session(turn)
         sid = turn.conv.session_id
         assert sid is not None
@@ -116,7 +129,7 @@ class AgentRuns:
         await self.conversations.update_data(turn, run=marker)
         keep_marker = False
         try:
-            await self._stream(turn, text, before, progress)
+            return await self._stream(turn, text, before, progress, follow_up=follow_up)
         except asyncio.CancelledError:
             # a shutdown keeps the marker: the next process reports the cut-off run
             keep_marker = not self.scheduler.cancelled_by_user(turn.conv.key)
@@ -125,12 +138,13 @@ class AgentRuns:
             if not keep_marker:
                 await asyncio.shield(self.conversations.update_data(turn, run=None))
 
-    async def _stream(self, turn: Turn, text: str, before: dict[str, Any], progress: ProgressMessage) -> None:
+    async def _stream(
+        self, turn: Turn, text: str, before: dict[str, Any], progress: ProgressMessage, *, follow_up: bool
+    ) -> bool:
         sid = turn.conv.session_id
         assert sid is not None
         answers: list[str] = []
         error: AgentError | None = None
-        changed = False
         try:
             async for event in turn.client.run(
                 sid,
@@ -145,14 +159,12 @@ class AgentRuns:
                     if answers and _TEMPORARY_ISSUE in event.text.lower():
                         continue  # trailing noise after real answers (contract section 3)
                     answers.append(event.text)
-                elif isinstance(event, StateChanged):
-                    changed = True
                 elif isinstance(event, AgentError):
                     error = event
         except NemoStreamDropped:
             await progress.stage(t("stream_dropped_wait", turn.lang))
             await self._after_drop(turn, progress, before)
-            return
+            return False
         except NemoTimeoutError as exc:
             await progress.finish(t("failed_in", turn.lang, elapsed=fmt_elapsed(progress.elapsed_s)))
             raise AgentTimedOut() from exc
@@ -171,22 +183,34 @@ class AgentRuns:
             await progress.finish(t("failed_in", turn.lang, elapsed=elapsed))
             raise AgentFailed(error.code)
         await progress.finish(t("done_in", turn.lang, elapsed=elapsed))
-        await self._answer(turn, answers, before, changed)
+        return await self._answer(turn, answers, before, follow_up=follow_up)
 
-    async def _answer(self, turn: Turn, answers: list[str], before: dict[str, Any], changed: bool) -> None:
+    async def _answer(self, turn: Turn, answers: list[str], before: dict[str, Any], *, follow_up: bool) -> bool:
+        """Answer with the agent's text after GUI translation, and do what its GUI steps asked.
+
+        "Press Export" runs the export; a step the bot has no action for (drag, another
+        button) is asked of the agent in one follow-up run, never more (``follow_up``: this
+        is that run, so its own steps only get a hint).
+
+        Returns:
+            True when the export should run (the caller runs it once the run's slot is free).
+        """
         sid = turn.conv.session_id
         assert sid is not None
         actions: set[str] = set()
         parts: list[str] = []
+        requests: list[str] = []
         for raw in answers:
             tr = translate(raw)
             actions |= tr.actions
+            requests += tr.requests
             if tr.text:
                 parts.append(tr.text)
+        export = "export" in actions and self.on_export is not None
         after: dict[str, Any] | None = None
-        if not parts or "timeline" in actions:
+        if (not parts and not export and not requests) or "timeline" in actions:
             after = (await turn.client.state(sid, attribution=turn.attribution)).draft
-        if not parts:
+        if not parts and not export and not requests:
             changes = timeline.diff(before, after)
             parts.append(
                 t("silent_changes", turn.lang, changes=bullets(changes)) if changes else t("silent_nothing", turn.lang)
@@ -195,11 +219,16 @@ class AgentRuns:
             parts.append(timeline.summarize(after))
         if "credits" in actions:
             parts.append(credits_line(await turn.client.credits(attribution=turn.attribution), turn.lang))
-        if "edit" in actions:
+        if requests and follow_up:
             parts.append(t("hint_edit", turn.lang))
-        if "export" in actions or "click" in actions:
+        if "offer_export" in actions or ("export" in actions and not export):
             parts.append(t("hint_export", turn.lang))
-        await say(turn.channel, "\n\n".join(parts), buttons=ANSWER_BUTTONS)
+        if parts:
+            await say(turn.channel, "\n\n".join(parts), buttons=() if export or requests else ANSWER_BUTTONS)
+        if requests and not follow_up:
+            log.info("answer in %s asked for %d GUI step(s); asking the agent to do them", turn.conv.key, len(requests))
+            export |= await self._run(turn, FOLLOW_UP.format(steps=" ".join(requests)), follow_up=True)
+        return export
 
     async def _after_drop(self, turn: Turn, progress: ProgressMessage, before: dict[str, Any]) -> None:
         """A dropped stream: never re-send; read the state until it changes (contract section 3)."""

@@ -201,6 +201,21 @@ class Commands:
         await self.conversations.update_data(turn, pending_edit=None)
         await self.agent.run(turn, text)
 
+    async def export_from_answer(self, turn: Turn) -> None:
+        """The agent's answer said to press Export: run the export (free, per the skills), once.
+
+        Runs in the conversation's turn (after the answer); an export already under way in
+        the conversation is not started twice (the user is told).
+        """
+        key = turn.conv.key
+        if not self.renders.claim(key):
+            await say(turn.channel, t("render_busy", turn.lang))
+            return
+        try:
+            await self.export(turn, Intent(IntentKind.EXPORT))
+        finally:
+            self.renders.release(key)
+
     async def export(self, turn: Turn, intent: Intent) -> None:
         """``/export``: render the draft and deliver the MP4 (contract section 5)."""
         if turn.conv.session_id is None:

@@ -106,6 +106,7 @@ class ConversationEngine:
             self.renders,
             self.access,
         )
+        self.agent.on_export = self.commands.export_from_answer
         accounts = AccountCommands(store, self.identities, self.access, self.slots)
         self.handlers = self.commands.table() | {
             IntentKind.LOGIN: accounts.login,

@@ -27,7 +27,7 @@ def stage_for_tool(name: str, lang: str = "en") -> str:
 
     ``generate_video``/``seedance`` -> generation (2-5 min); ``music``/``audio``/``voice`` ->
     music (1-2 min); ``edit``/``draft``/``multitrack`` -> an edit; ``analy``/``understand``
-    -> analysis; anything else -> a generic stage naming the tool.
+    -> analysis; anything else -> a generic "Working" (tool names never reach users).
     """
     low = name.lower()
     if "generate_video" in low or "seedance" in low:
@@ -38,7 +38,7 @@ def stage_for_tool(name: str, lang: str = "en") -> str:
         return t("stage_edit", lang)
     if "analy" in low or "understand" in low or "rank" in low:
         return t("stage_analysis", lang)
-    return t("stage_other", lang, tool=name.replace("_", " "))
+    return t("stage_other", lang)
 
 
 class ProgressMessage:

@@ -14,6 +14,11 @@ from bot.gui import translate
             {"export"},
         ),
         ("Added lo-fi music at 35%. You can preview it in the timeline.", "Added lo-fi music at 35%.", {"timeline"}),
+        (
+            "Added a leaderboard. You can preview it in the timeline, then click the Export button to download.",
+            "Added a leaderboard.",
+            {"timeline", "offer_export"},
+        ),
         ("Open the Assets panel to see your clips.", "", {"timeline"}),
         ("Drag the title to where you want it. The title reads 'GG'.", "The title reads 'GG'.", {"edit"}),
         ("Please check your account billing for credits.", "", {"credits"}),
@@ -22,6 +27,13 @@ from bot.gui import translate
         ("Click [Apply] to confirm.", "", {"click"}),
         ("Your highlight reel has 4 cuts with fades.", "Your highlight reel has 4 cuts with fades.", set()),
         ("Line one.\nClick the Export button.\nLine three.", "Line one.\n\nLine three.", {"export"}),
+        # one sentence, two actions: the preview is not lost to the export
+        ("Added the title. Preview it in the timeline, then click Export.", "Added the title.", {"timeline", "export"}),
+        # "ready" is never claimed without a render
+        ("Your video is ready! Click the Export button to download it.", "", {"ready", "export"}),
+        ("视频已准备好！点击导出按钮下载。", "", {"ready", "export"}),
+        ("Done. Press 'Export' when you are happy.", "Done.", {"offer_export"}),
+        ("Done. Press 'Export' now to get the video.", "Done.", {"export"}),
     ],
 )
 def test_translate(text, kept, actions):
@@ -33,3 +45,11 @@ def test_translate(text, kept, actions):
 def test_content_words_that_look_like_gui_survive():
     text = "The clip opens with a drop of the beat."
     assert translate(text).text == text
+
+
+def test_steps_only_the_agent_can_do_are_kept_as_requests():
+    result = translate("Added music. Drag the music track to 0:05. Then click Apply. Click Export to finish.")
+    assert result.text == "Added music."
+    assert result.requests == ("Drag the music track to 0:05.", "Then click Apply.")
+    assert result.actions == {"edit", "click", "export"}
+    assert translate("Click the Export button.").requests == ()
