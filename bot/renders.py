@@ -24,6 +24,7 @@ from bot.nemo import timeline
 from bot.nemo.client import PollPolicy
 from bot.nemo.errors import NemoBadRequest, NemoError, NemoFetchRefused, NemoRenderFailed, NemoTimeoutError
 from bot.nemo.models import RenderOutcome, RenderState, RenderStatus
+from bot.nemo.retry import is_transient
 from bot.progress import ProgressMessage, progress_for
 from bot.settings import Settings
 from bot.texts import fmt_elapsed, fmt_size, t
@@ -172,6 +173,12 @@ class RenderTracker:
                 if job is None:
                     await progress.stop()
                     raise  # nothing was submitted
+                if not is_transient(exc):
+                    # refused for good (402 free plan, out of credits, a bad request): no render
+                    # exists and none is submitted again; the boundary says why, once
+                    await self.store.save_render(job.with_changes(status=JobStatus.FAILED, error=exc.message[:500]))
+                    await progress.finish(t("render_not_started", turn.lang))
+                    raise
                 # a backend hiccup while submitting or polling: the render may well exist and
                 # finish, so follow it up once as after a restart before giving up on it
                 log.warning("export of %s interrupted (%r); following the render up", job.render_id, exc)

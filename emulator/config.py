@@ -64,6 +64,11 @@ class EmulatorConfig(BaseModel):
             requests, leaderboards, highlight reels, music, titles), as the real backend does.
         trailing_issue_text: Edit runs that answer in text append a second, spurious
             "I encountered a temporary issue" text event (contract section 3).
+        renders_need_paid_plan: Every render submission is refused with HTTP 402 (a free
+            plan that cannot export).
+        cut_run_before_answer: The next ``/run_sse`` is accepted (its run goes on) and the
+            connection is closed before any answer (a POST whose outcome the client cannot
+            know); one-shot.
         drop_stream_after: Close the ``/run_sse`` connection abruptly after this many ADK
             events (heartbeats do not count); the run still completes server-side and its
             edit lands in the state a moment later. ``None``: never.
@@ -117,6 +122,8 @@ class EmulatorConfig(BaseModel):
     gui_phrasing: bool = True
     trailing_issue_text: bool = False
     drop_stream_after: int | None = Field(default=None, ge=0)
+    cut_run_before_answer: bool = False
+    renders_need_paid_plan: bool = False
     fail_next_run_with: Literal["errorCode", "error"] | None = None
 
     # renders

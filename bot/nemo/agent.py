@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Iterator
 import aiohttp
 
 from bot.nemo.auth import TokenManager
-from bot.nemo.errors import NemoStreamDropped, NemoTimeoutError
+from bot.nemo.errors import NemoConnectionError, NemoStreamDropped, NemoTimeoutError
 from bot.nemo.events import AgentEvent, Heartbeat, RunEnd
 from bot.nemo.models import Attribution
 from bot.nemo.sse import SSEDecoder, SSEMessage, SSEProtocolError, events_from_message
@@ -50,7 +50,9 @@ async def run_agent(
 
     Raises:
         NemoSessionNotFound: HTTP 404 / code 1002. NemoOutOfCredits: code 2001.
-        NemoStreamDropped: The stream broke after the message was accepted.
+        NemoStreamDropped: The stream broke after the message was accepted, or the POST
+            was sent and no answer came (it may have been accepted: never re-send it).
+        NemoConnectionError: The connection could not be made (nothing was sent).
         NemoTimeoutError: ``idle_timeout_s`` with only heartbeats (or nothing), or
             ``hard_timeout_s`` in all (s).
     """
@@ -61,7 +63,13 @@ async def run_agent(
             "/run_sse", payload, attribution=attribution, token=token, idle_timeout_s=idle_timeout_s
         )
 
-    resp = await tokens.authorized(open_stream, idempotent=False, what="POST /run_sse")
+    try:
+        resp = await tokens.authorized(open_stream, idempotent=False, what="POST /run_sse")
+    except (NemoConnectionError, NemoTimeoutError) as exc:
+        if isinstance(exc.__cause__, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
+            raise  # never connected: the message was not sent
+        # the request went out and no answer came: the backend may have accepted the message
+        raise NemoStreamDropped("POST /run_sse got no answer; the message may have been accepted") from exc
     decoder = SSEDecoder()
     started = time.monotonic()
     last_progress = started

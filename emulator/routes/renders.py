@@ -150,6 +150,8 @@ async def render_submit(request: web.Request) -> web.Response:
     missing = [f"X-Skill-{k.title()}" for k, v in headers.items() if not v]
     if missing:
         raise render_error(402, f"export blocked: missing attribution headers {', '.join(missing)}")
+    if st.config.renders_need_paid_plan:
+        raise render_error(402, "export needs a paid plan")
     rid = body.get("id")
     if not isinstance(rid, str) or not _RENDER_ID.match(rid):
         raise render_error(400, "render id must be 1-128 characters of letters, digits, '_', '-' or '.'")

@@ -286,6 +286,12 @@ async def run_sse(request: web.Request) -> web.StreamResponse:
         _run_job(base_url(request), st, sess, user, stream, _message_text(message), profile, run_index, cost),
         name=f"run:{sid}:{run_index}",
     )
+    if st.config.cut_run_before_answer:  # accepted (the run goes on), but the answer never comes
+        st.config.cut_run_before_answer = False
+        stream.detached = True
+        if request.transport is not None:
+            request.transport.close()
+        return web.Response()
     return await _relay(request, stream, st.config.drop_stream_after)
 
 
