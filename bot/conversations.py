@@ -14,8 +14,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from bot.boundary import IncomingMessage
+from bot.progress import ProgressMessage, progress_for
 from bot.settings import Settings
-from bot.texts import session_language
+from bot.texts import session_language, t
 from bot.turn import Turn
 from store.base import Conversation, Store
 
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 SCOPE_KEY = "scope"
 """``Conversation.data`` key of where the conversation lives (:class:`bot.boundary.Scope`), so
 work resumed after a restart treats it as the live conversation would (private links)."""
+WELCOMED_KEY = "welcomed"
+"""``Conversation.data`` key set once the first session was created and "Ready!" shown."""
 
 
 class KeyedLocks:
@@ -94,18 +97,37 @@ class Conversations:
             return conv
 
     async def ensure_session(self, turn: Turn) -> Conversation:
-        """Create the NemoVideo session on first need (contract endpoint 2); ``turn.conv`` is updated."""
+        """Create the NemoVideo session on first need (contract endpoint 2); ``turn.conv`` is updated.
+
+        The conversation's first session is onboarding, as the skills ask: "Setting things
+        up..." while it is created, then "Ready!" with the profile's example requests and tips.
+
+        Raises:
+            NemoError: The session could not be created (the setup message says so first).
+        """
         async with self.lock(turn.conv.key):
             fresh = await self.store.get_conversation(turn.conv.key) or turn.conv
             if fresh.session_id is None:
-                info = await turn.client.create_session(fresh.language, attribution=turn.attribution)
+                setup: ProgressMessage | None = None
+                if WELCOMED_KEY not in fresh.data:
+                    setup = progress_for(turn.channel, turn.lang, self.settings)
+                    await setup.start(t("setting_up", turn.lang), ticker=False)
+                try:
+                    info = await turn.client.create_session(fresh.language, attribution=turn.attribution)
+                except BaseException:
+                    if setup is not None:
+                        await asyncio.shield(setup.finish(t("setup_failed", turn.lang)))
+                    raise
                 fresh = fresh.with_changes(
                     session_id=info.session_id,
                     task_id=info.task_id,
-                    data={k: v for k, v in fresh.data.items() if k == SCOPE_KEY},
+                    data={k: v for k, v in fresh.data.items() if k in {SCOPE_KEY, WELCOMED_KEY}} | {WELCOMED_KEY: True},
                 )
                 await self.store.save_conversation(fresh)
                 log.info("conversation %s -> new session %s", fresh.key, info.session_id)
+                turn.conv = fresh
+                if setup is not None:
+                    await setup.finish(ready_text(turn))
             turn.conv = fresh
             return fresh
 
@@ -133,7 +155,7 @@ class Conversations:
     async def reset(self, turn: Turn) -> None:
         """Forget the session: the next message that needs one starts a new project."""
         async with self.lock(turn.conv.key):
-            kept = {k: v for k, v in turn.conv.data.items() if k == SCOPE_KEY}
+            kept = {k: v for k, v in turn.conv.data.items() if k in {SCOPE_KEY, WELCOMED_KEY}}
             conv = turn.conv.with_changes(session_id=None, task_id=None, data=kept)
             await self.store.save_conversation(conv)
             turn.conv = conv
@@ -155,3 +177,15 @@ class Conversations:
             else:
                 data.pop("queue", None)
             await self.store.save_conversation(conv.with_changes(data=data))
+
+
+def ready_text(turn: Turn) -> str:
+    """ "Ready!" with the active profile's example requests and tips, in the user's language."""
+    p, lang = turn.profile, turn.lang
+    return t(
+        "ready",
+        lang,
+        title=p.title_in(lang),
+        examples="\n".join(f'• "{e}"' for e in p.examples_in(lang)),
+        tips="\n".join(f"• {tip}" for tip in p.tips_in(lang)),
+    )
