@@ -109,3 +109,13 @@ def spy() -> Any:
 def total_runs(emulator: Emulator) -> int:
     """``/run_sse`` runs the emulator accepted so far."""
     return sum(emulator.state.runs_per_session.values())
+
+
+ONBOARDING = ("⚙️ Setting things up...", "✅ Ready!")
+"""The first session of a conversation is announced (tests/bot/test_onboarding.py); these
+catalogs judge the reply to the bad input, so the announcement is set aside."""
+
+
+def without_onboarding(replies: list[str]) -> list[str]:
+    """``replies`` without the first-session announcement."""
+    return [r for r in replies if not r.startswith(ONBOARDING)]

@@ -49,6 +49,7 @@ from tests.bad_inputs.conftest import (
     leaks,
     logged_errors,
     total_runs,
+    without_onboarding,
 )
 from tests.fakes.discord import FakeDiscord, poll_payload, sticker_item_payload, thread_payload, user_payload
 from tests.fakes.discord.constants import FLAG_IS_VOICE_MESSAGE
@@ -325,7 +326,7 @@ async def test_bad_input(world: World, case: Case, caplog: pytest.LogCaptureFixt
         await within(dc, lambda: bool(replies_of(dc, sent)), 60)
     await settled(dc)
 
-    replies = replies_of(dc, sent)
+    replies = without_onboarding(replies_of(dc, sent))
     if isinstance(case.expect, Has):
         missing = [x for x in case.expect.needles if not any(x in r for r in replies)]
         assert not missing, f"{case.id}: {missing} not in the replies {replies!r}"

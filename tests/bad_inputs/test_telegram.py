@@ -41,6 +41,7 @@ from tests.bad_inputs.conftest import (
     leaks,
     logged_errors,
     total_runs,
+    without_onboarding,
 )
 from tests.conftest import BIKES
 from tests.fakes.telegram import MB, FakeTelegram
@@ -380,7 +381,7 @@ async def test_bad_input(world: World, case: Case, caplog: pytest.LogCaptureFixt
     await tg.wait_until(lambda: not runtime.engine.is_busy(key), timeout=60)
     await settled(tg)
 
-    replies = texts(tg, chat["id"])[before:]
+    replies = without_onboarding(texts(tg, chat["id"])[before:])
     alerts = [a.get("text", "") for a in tg.callback_answers[answers:]]
     if isinstance(case.expect, Has):
         missing = [n for n in case.expect.needles if not any(n in r for r in replies)]

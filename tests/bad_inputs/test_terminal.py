@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import io
 import itertools
+import re
 import shlex
 import shutil
 from collections.abc import Callable
@@ -28,7 +29,17 @@ from bot.app import Runtime, open_runtime
 from bot.profiles import PROFILES
 from bot.texts import FORMATS_LINE, t
 from emulator.app import Emulator
-from tests.bad_inputs.conftest import EMPTY, EXAMPLE, HELP, NOT_READY, Spy, leaks, logged_errors, total_runs
+from tests.bad_inputs.conftest import (
+    EMPTY,
+    EXAMPLE,
+    HELP,
+    NOT_READY,
+    ONBOARDING,
+    Spy,
+    leaks,
+    logged_errors,
+    total_runs,
+)
 from tests.conftest import BIKES, fast_settings
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -120,7 +131,8 @@ async def chat(runtime: Runtime, line: str, chat_id: str) -> str:
     """One terminal conversation typing ``line``: what it printed after the greeting."""
     out = io.StringIO()
     await run_chat(runtime, stdin=io.StringIO(line + "\n"), out=out, chat_id=chat_id)
-    return out.getvalue().removeprefix(CONSOLE_HELP + "\n")
+    messages = re.split(r"(?m)^(?=bot: )", out.getvalue().removeprefix(CONSOLE_HELP + "\n"))
+    return "".join(m for m in messages if not m.removeprefix(PREFIX).startswith(ONBOARDING))
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
