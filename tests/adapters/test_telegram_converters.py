@@ -279,13 +279,12 @@ def test_links_become_url_uploads(bot):
 
 def test_keyboard_and_callbacks():
     secret = b"k" * 32
-    kb = keyboard(
-        (Button.EXPORT, Button.STATUS, Button.CREDITS, Button.NEW), "zh", secret=secret, chat_id=-5, user_id=7
-    )
+    shown = (Button.EXPORT, Button.STATUS, Button.CREDITS, Button.NEW)
+    kb = keyboard(shown, "zh", secret=secret, chat_id=-5, user_id=7)
     rows = [[b.text for b in row] for row in kb.inline_keyboard]
     assert rows == [["🎞️ 导出", "📋 状态"], ["💳 积分", "🆕 新项目"]]
     data = [b.callback_data for row in kb.inline_keyboard for b in row]
-    assert all(d.startswith(f"nb:{b.value}:") and len(d) <= 64 for d, b in zip(data, Button, strict=True))
+    assert all(d.startswith(f"nb:{b.value}:") and len(d) <= 64 for d, b in zip(data, shown, strict=True))
     assert keyboard(()) is None
     export = data[0]
     assert command_of_callback(export, secret=secret, chat_id=-5, user_id=7) == "/export"
