@@ -146,7 +146,7 @@ def test_main_dependencies_carry_no_ffmpeg():
     demo = {name(r) for r in project["optional-dependencies"]["demo"]}
     dev = project["optional-dependencies"]["dev"]
     dev_names = {name(r) for r in dev}
-    heavy = {"imageio-ffmpeg", "av", "fontpkg-noto-sans"}
+    heavy = {"imageio-ffmpeg", "av", "fontpkg-noto-sans", "pylopdf-fonts-zh-cn"}
     assert not main & heavy
     assert demo == heavy
     assert "nemobot[demo]" in dev or heavy <= dev_names  # the tests run the emulator

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 
 from emulator import media
-from emulator.agent import example, highlight, leaderboard, music, replies, titles
+from emulator.agent import canvas, example, highlight, leaderboard, music, replies, titles
 from emulator.agent.context import AgentContext
 from emulator.agent.intent import Intent
 from emulator.agent.steps import Answer, Step
@@ -24,9 +24,12 @@ HANDLERS: dict[str, Handler] = {
     "example": example.example,
     "music": music.music,
     "title": titles.title,
+    "text": titles.text,
+    "aspect": canvas.aspect,
     "remove_music": music.remove_music,
     "export": replies.export,
     "need_clip": replies.need_clip,
+    "gui_step": replies.gui_step,
     "no_music": music.no_music,
     "chat": replies.chat,
 }

@@ -8,16 +8,16 @@ from emulator.agent.context import AgentContext, clips_from_state
 from emulator.agent.drafts import (
     BGM_VOLUME,
     bgm_track,
-    current_draft,
     drop_tracks,
-    ensure_video,
     finalize_draft,
     set_track,
     video_end,
+    working_draft,
 )
 from emulator.agent.intent import Intent
 from emulator.agent.steps import Answer, Preview, Step
-from emulator.agent.tools import Music, edit, generate_music, music_call
+from emulator.agent.titles import draft_title, extras
+from emulator.agent.tools import STYLE_NAMES, Music, edit, generate_music, music_call, playable_style
 from emulator.agent.wording import say
 
 __all__ = ["music", "no_music", "remove_music"]
@@ -36,6 +36,19 @@ def _uploaded_music(ctx: AgentContext) -> Music | None:
     return Music(audio["cdn_url"], str(audio.get("filename") or "Music"))
 
 
+def _substitute(intent: Intent) -> str:
+    """A note when the asked mood is not among the generated styles (its nearest is used)."""
+    played = playable_style(intent.style)
+    if not intent.style_named or played == intent.style:
+        return ""
+    asked = STYLE_NAMES.get(intent.style, intent.style)
+    return say(
+        intent,
+        f" ({asked} music is not available yet, so I used the closest style.)",
+        f"（暂无{asked}风格，已使用最接近的风格。）",
+    )
+
+
 async def music(intent: Intent, ctx: AgentContext) -> AsyncIterator[Step]:
     """Put music under the whole video (BGM track ``trk_b1``, 35% volume, fades).
 
@@ -52,8 +65,7 @@ async def music(intent: Intent, ctx: AgentContext) -> AsyncIterator[Step]:
     """
     clips = clips_from_state(ctx.state, ctx.resolve)
     yield Preview(say(intent, "Adding background music...", "正在添加背景音乐……"))
-    draft = current_draft(ctx.state)
-    ensure_video(draft, clips)
+    draft, _ = working_draft(ctx.state, clips)
     end = video_end(draft)
     chosen = None if intent.style_named else _uploaded_music(ctx)
     if chosen is None:
@@ -64,13 +76,18 @@ async def music(intent: Intent, ctx: AgentContext) -> AsyncIterator[Step]:
     url, name = chosen
     drop_tracks(draft, lambda t: t.get("tt") == 1)
     set_track(draft, bgm_track(name, url, end))
-    finalize_draft(draft)
+    more = extras(draft, intent)
+    finalize_draft(draft, title=draft_title(intent))
     async for step in edit(ctx, draft, {"operation": "add_bgm", "volume": BGM_VOLUME, "src": url}, "music added"):
         yield step
-    text = say(
-        intent,
-        f"Added {name} background music over the whole video ({end / 1000:.1f}s) at 35% volume with fades.",
-        f"已为整个视频（{end / 1000:.1f} 秒）添加{name}背景音乐，音量 35%，带淡入淡出。",
+    text = (
+        say(
+            intent,
+            f"Added {name} background music over the whole video ({end / 1000:.1f}s) at 35% volume with fades.",
+            f"已为整个视频（{end / 1000:.1f} 秒）添加{name}背景音乐，音量 35%，带淡入淡出。",
+        )
+        + _substitute(intent)
+        + more.sentence(intent)
     )
     if ctx.gui_phrasing:
         text += " " + say(intent, "Open the Audio panel to adjust the volume.", "您可以打开音频面板调整音量。")
@@ -84,7 +101,7 @@ async def remove_music(intent: Intent, ctx: AgentContext) -> AsyncIterator[Step]
         Preview, the ``edit_multitrack`` pair, the answer.
     """
     yield Preview(say(intent, "Removing the music...", "正在移除音乐……"))
-    draft = current_draft(ctx.state)
+    draft, _ = working_draft(ctx.state, clips_from_state(ctx.state, ctx.resolve))
     drop_tracks(draft, lambda t: t.get("tt") == 1)
     finalize_draft(draft)
     async for step in edit(ctx, draft, {"operation": "remove_bgm"}, "music removed"):

@@ -1,4 +1,5 @@
-"""Text-only intents: ``export`` (GUI-style answer), ``need_clip`` and the ``chat`` fallback.
+"""Text-only intents: ``export`` (GUI-style answer), ``need_clip``, ``gui_step`` and the ``chat``
+fallback.
 
 None of them changes the draft.
 """
@@ -12,7 +13,7 @@ from emulator.agent.intent import Intent
 from emulator.agent.steps import Answer, Preview, Step
 from emulator.agent.wording import say
 
-__all__ = ["chat", "export", "need_clip"]
+__all__ = ["chat", "export", "gui_step", "need_clip"]
 
 
 async def export(intent: Intent, ctx: AgentContext) -> AsyncIterator[Step]:
@@ -56,6 +57,23 @@ async def need_clip(intent: Intent, ctx: AgentContext) -> AsyncIterator[Step]:
             intent,
             "I need a video clip for that. Please upload one (mp4, mov, avi, webm or mkv) and ask again.",
             "这需要一个视频片段。请先上传视频（mp4、mov、avi、webm 或 mkv）再试一次。",
+        )
+    )
+
+
+async def gui_step(intent: Intent, ctx: AgentContext) -> AsyncIterator[Step]:
+    """Answer a web-editor step handed back to the agent ("drag the clips on the timeline to
+    reorder them"): the edit stays as it is, and the answer says how to ask for a change.
+
+    Yields:
+        The answer.
+    """
+    yield Answer(
+        say(
+            intent,
+            "No problem: the timeline stays as it is. To change it, just tell me, "
+            'for example "rank my clips by action" or "add title \'My Video\' at the end".',
+            "没问题：时间线保持不变。如需修改，直接告诉我即可，例如“按动作强度给我的片段排名”或“在结尾添加标题「我的视频」”。",
         )
     )
 

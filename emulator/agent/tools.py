@@ -13,6 +13,7 @@ Each tool is a :class:`~emulator.agent.steps.ToolCall` the handler yields first,
 from __future__ import annotations
 
 import asyncio
+import math
 import secrets
 from collections.abc import AsyncIterator
 from typing import Any, NamedTuple
@@ -24,12 +25,17 @@ from emulator.agent.steps import Step, ToolCall, ToolResult, tool_call
 
 __all__ = [
     "LEADERBOARD_MAX_PARTS",
+    "STYLE_BPM",
+    "STYLE_FALLBACK",
     "STYLE_NAMES",
     "Music",
     "analysis_delta",
+    "beat_ms",
+    "canvas_config",
     "edit",
     "generate_music",
     "music_call",
+    "playable_style",
     "score_clips",
     "score_parts",
 ]
@@ -37,7 +43,18 @@ __all__ = [
 #: A single clip is split into up to this many equal parts ("plays") to rank.
 LEADERBOARD_MAX_PARTS = 5
 #: Music style -> display name.
-STYLE_NAMES = {"lofi": "Lo-fi", "epic": "Epic", "chill": "Chill"}
+STYLE_NAMES = {
+    "lofi": "Lo-fi",
+    "epic": "Epic",
+    "chill": "Chill",
+    "tense": "Tense",
+    "retro": "Retro",
+    "atmospheric": "Atmospheric",
+}
+#: Tempo (BPM) per style, used when :data:`emulator.media.MUSIC_STYLES` does not say.
+STYLE_BPM = {"lofi": 78.0, "epic": 128.0, "chill": 92.0, "tense": 108.0, "retro": 150.0, "atmospheric": 64.0}
+#: The style generated instead when :data:`emulator.media.MUSIC_STYLES` lacks a mood.
+STYLE_FALLBACK = {"tense": "epic", "retro": "epic", "atmospheric": "chill"}
 
 
 class Music(NamedTuple):
@@ -45,6 +62,32 @@ class Music(NamedTuple):
 
     url: str
     name: str
+
+
+def playable_style(style: str) -> str:
+    """The style :func:`emulator.media.make_music` will really play for ``style``: the style
+    itself when :data:`emulator.media.MUSIC_STYLES` has it, else its nearest mood
+    (:data:`STYLE_FALLBACK`), else ``lofi``."""
+    if style in media.MUSIC_STYLES:
+        return style
+    fallback = STYLE_FALLBACK.get(style, "lofi")
+    return fallback if fallback in media.MUSIC_STYLES else "lofi"
+
+
+def beat_ms(style: str) -> float:
+    """The beat period (ms) of the music generated for ``style`` (its tempo in
+    :data:`emulator.media.MUSIC_STYLES`, else :data:`STYLE_BPM`)."""
+    played = playable_style(style)
+    bpm = getattr(media.MUSIC_STYLES.get(played), "bpm", None) or STYLE_BPM.get(played, 100.0)
+    return 60_000.0 / float(bpm)
+
+
+def canvas_config(draft: dict[str, Any]) -> dict[str, Any]:
+    """The ``canvas_config`` state entry matching the draft's canvas (``m.width`` x ``m.height``)."""
+    m = draft.get("m") or {}
+    w, h = int(m.get("width") or 1920), int(m.get("height") or 1080)
+    g = math.gcd(w, h) or 1
+    return {"width": w, "height": h, "aspect_ratio": f"{w // g}:{h // g}"}
 
 
 async def edit(ctx: AgentContext, draft: dict[str, Any], args: dict[str, Any], summary: str) -> AsyncIterator[Step]:
@@ -57,16 +100,24 @@ async def edit(ctx: AgentContext, draft: dict[str, Any], args: dict[str, Any], s
         summary: A short description for the tool's answer.
 
     Yields:
-        The :class:`ToolCall`, then the :class:`ToolResult` (track count, duration in ms).
+        The :class:`ToolCall`, then the :class:`ToolResult` (track count, duration in ms);
+        when the draft's canvas differs from ``canvas_config``, the delta carries the new
+        ``canvas_config`` too.
     """
     call = tool_call("edit_multitrack", args)
     yield call
     await asyncio.sleep(0)
+    delta: dict[str, Any] = {"draft": draft}
+    canvas = canvas_config(draft)
+    old = ctx.state.get("canvas_config") or {}
+    if (old.get("width"), old.get("height")) != (canvas["width"], canvas["height"]):
+        delta["canvas_config"] = canvas
+        ctx.state["canvas_config"] = canvas
     yield ToolResult(
         call.call_id,
         call.name,
         {"status": "success", "summary": summary, "tracks": len(draft["t"]), "duration_ms": draft["d"]},
-        {"draft": draft},
+        delta,
     )
 
 
@@ -152,7 +203,9 @@ def _music_seconds(duration_ms: int) -> float:
 
 def music_call(intent: Intent, duration_ms: int) -> ToolCall:
     """The ``generate_music`` call for ``duration_ms`` of music in the intent's style."""
-    return tool_call("generate_music", {"style": intent.style, "duration": round(_music_seconds(duration_ms), 3)})
+    return tool_call(
+        "generate_music", {"style": playable_style(intent.style), "duration": round(_music_seconds(duration_ms), 3)}
+    )
 
 
 async def generate_music(
@@ -174,7 +227,7 @@ async def generate_music(
     Raises:
         emulator.media.MediaError: ffmpeg fails.
     """
-    style = intent.style
+    style = playable_style(intent.style)
     name = STYLE_NAMES.get(style, style.title())
     seconds = _music_seconds(duration_ms)
     url, path = ctx.new_media(f"{style}.m4a")

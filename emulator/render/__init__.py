@@ -14,6 +14,10 @@ Timeline model (all lengths are counted in whole frames at :data:`FPS`, audio in
 * Text segments are drawn between ``st`` and ``st + d`` on the output timeline.
 * The output lasts ``draft["d"]`` when given, else until the end of the last segment; the
   picture is padded with black, the sound with silence.
+* The output has the draft's canvas size (``m.width`` x ``m.height``, else from
+  ``m.aspect_ratio``; 1920x1080 by default). Pictures of another shape are scaled and
+  cropped when little is lost, else fitted over a blurred copy of themselves; titles and
+  leaderboards are sized by the canvas's short side and placed relative to the canvas.
 
 Modules, in the order :func:`render_draft` (in :mod:`~emulator.render.pipeline`) uses them:
 :mod:`~emulator.render.timeline` (collect the inputs), :mod:`~emulator.render.graph` (the

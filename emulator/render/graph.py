@@ -10,7 +10,10 @@ Timeline model (see :mod:`emulator.render.units` for the frame and sample counti
 * The output lasts the draft's ``d`` when given, else until the end of the last segment;
   the picture is padded with black, the sound with silence.
 
-Text overlays are added afterwards (:mod:`emulator.render.overlays`).
+Each picture is brought to the canvas size (``m.width`` x ``m.height``) by :func:`fill_mode`:
+scaled when the aspect ratios match, scaled and cropped when at most :data:`MAX_CROP` of the
+picture is lost, else fitted inside over a blurred copy of itself (a 16:9 clip on a 9:16
+story). Text overlays are added afterwards (:mod:`emulator.render.overlays`).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from emulator.render.units import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME, frames
 
 log = logging.getLogger(__name__)
 
-__all__ = ["FilterGraph", "GraphPlan", "build_filter_graph"]
+__all__ = ["MAX_CROP", "FilterGraph", "GraphPlan", "build_filter_graph", "fill_mode"]
 
 _SPF = SAMPLES_PER_FRAME
 _AFMT = f"aresample={SAMPLE_RATE},aformat=sample_fmts=fltp:sample_rates={SAMPLE_RATE}:channel_layouts=stereo"
@@ -82,11 +85,52 @@ class GraphPlan:
         return self.total_frames / FPS
 
 
-def _fit(w: int, h: int) -> str:
-    return (
-        f"scale={w}:{h}:force_original_aspect_ratio=decrease:force_divisible_by=2,"
-        f"pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1"
-    )
+#: Largest share of a source picture cropped away to fill the canvas; a source whose aspect
+#: ratio is further from the canvas's is fitted inside it over a blurred copy of itself.
+MAX_CROP = 0.2
+
+
+def fill_mode(display: tuple[int, int] | None, w: int, h: int) -> str:
+    """How a picture of size ``display`` fills a ``w`` x ``h`` canvas.
+
+    Returns:
+        ``"scale"`` (same aspect ratio within 1 %), ``"cover"`` (scaled to cover the canvas,
+        the overflow cropped evenly: at most :data:`MAX_CROP` of the picture is lost) or
+        ``"fit"`` (scaled to fit inside, the rest filled with a blurred, dimmed copy of the
+        picture; also when the size is unknown).
+    """
+    if not display or display[0] <= 0 or display[1] <= 0:
+        return "fit"
+    kept = (display[0] / display[1]) / (w / h)
+    kept = min(kept, 1 / kept)  # the share of the picture left after cropping to cover
+    if kept >= 0.99:
+        return "scale"
+    return "cover" if kept >= 1 - MAX_CROP else "fit"
+
+
+def _fill(g: FilterGraph, src: str, display: tuple[int, int] | None, w: int, h: int) -> str:
+    """Filters putting picture ``src`` (a pad label) on the ``w`` x ``h`` canvas (:func:`fill_mode`);
+    returns the label of the canvas-sized picture (square pixels)."""
+    mode = fill_mode(display, w, h)
+    out = g.label("v")
+    if mode == "scale":
+        g.add(f"[{src}]scale={w}:{h},setsar=1[{out}]")
+    elif mode == "cover":
+        g.add(f"[{src}]scale={w}:{h}:force_original_aspect_ratio=increase,crop={w}:{h},setsar=1[{out}]")
+    else:
+        bg_in, fg_in, bg, fg = g.label("bgi"), g.label("fgi"), g.label("bg"), g.label("fg")
+        # the background: covered at an eighth of the size, blurred, dimmed, scaled back up
+        sw, sh = max(16, w // 16 * 2), max(16, h // 16 * 2)
+        r = max(1, min(sw, sh) // 8)
+        g.add(f"[{src}]split=2[{bg_in}][{fg_in}]")
+        g.add(
+            f"[{bg_in}]scale={sw}:{sh}:force_original_aspect_ratio=increase,crop={sw}:{sh},"
+            f"boxblur=luma_radius={r}:luma_power=2:chroma_radius={max(1, r // 2)}:chroma_power=2,"
+            f"scale={w}:{h},eq=brightness=-0.12:saturation=0.7,setsar=1[{bg}]"
+        )
+        g.add(f"[{fg_in}]scale={w}:{h}:force_original_aspect_ratio=decrease:force_divisible_by=2,setsar=1[{fg}]")
+        g.add(f"[{bg}][{fg}]overlay=x=(W-w)/2:y=(H-h)/2:shortest=1[{out}]")
+    return out
 
 
 def _black(g: FilterGraph, w: int, h: int, n_frames: int) -> str:
@@ -122,9 +166,12 @@ def _video_segment(g: FilterGraph, seg: MediaSeg, w: int, h: int) -> _Piece:
         idx = g.add_input([*args, "-t", f"{dur + 0.1:.3f}", "-i", path])
 
     if info.has_video:
+        raw = g.label("src")
+        g.add(f"[{idx}:v:0]setpts=PTS-STARTPTS[{raw}]")
+        filled = _fill(g, raw, seg.src.display, w, h)
         lv = g.label("v")
         g.add(
-            f"[{idx}:v:0]setpts=PTS-STARTPTS,{_fit(w, h)},fps={FPS},format=yuv420p,"
+            f"[{filled}]fps={FPS},format=yuv420p,"
             f"tpad=stop_mode=clone:stop={n_frames},trim=end_frame={n_frames},setpts=PTS-STARTPTS[{lv}]"
         )
     else:

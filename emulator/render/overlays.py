@@ -1,8 +1,12 @@
 """Step 3 of a render: text segments as drawtext and drawbox filters over the picture.
 
 Titles and captions are wrapped and faded in and out; leaderboards (``kind`` ``leaderboard``,
-or text segments with ``rows``) are drawn as a panel. Text goes to ffmpeg through files,
-so no escaping is needed; without a font file no text is drawn.
+or text segments with ``rows``) are drawn as a panel. Sizes, margins and positions follow
+the canvas: font sizes scale with its short side (so a 1080x1920 story gets the same type
+size as a 1920x1080 video), positions are fractions of its width and height. Text with
+Chinese, Japanese or Korean characters is drawn with the CJK font (a leaderboard with any
+such name uses it for the whole panel). Text goes to ffmpeg through files, so no escaping
+is needed; without a font file no text is drawn.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.media import filter_escape
+from emulator.media.fonts import has_cjk
 from emulator.render.timeline import TextSeg
 
 log = logging.getLogger(__name__)
@@ -27,18 +32,35 @@ class TextOverlays:
 
     Args:
         tmpdir: Folder for the text files (must outlive the ffmpeg run).
-        w: Frame width in pixels.
-        h: Frame height in pixels.
-        font: TrueType font file; ``None``: no text is drawn (leaderboard boxes still are).
+        w: Frame (canvas) width in pixels.
+        h: Frame (canvas) height in pixels.
+        font: TrueType font file for Latin text; ``None``: no Latin font.
+        cjk_font: Font file with CJK glyphs, for text with CJK characters; ``None``: such
+            text is drawn with ``font`` (empty boxes). Without either font no text is drawn
+            (leaderboard boxes still are).
     """
 
-    def __init__(self, tmpdir: Path, w: int, h: int, font: Path | None) -> None:
+    def __init__(self, tmpdir: Path, w: int, h: int, font: Path | None, *, cjk_font: Path | None = None) -> None:
         self.tmpdir = tmpdir
         self.w, self.h = w, h
+        #: The canvas's short side: the unit of font sizes.
+        self.unit = min(w, h)
         self.font = font
+        self.cjk_font = cjk_font
         self._n = 0
-        if self.font is None:
+        self._warned_cjk = False
+        if self.font is None and self.cjk_font is None:
             log.warning("no font file found: rendering without text")
+
+    def font_for(self, text: str) -> Path | None:
+        """The font for ``text``: the CJK font when it has CJK characters, else the Latin
+        font (each falling back to the other)."""
+        if has_cjk(text):
+            if self.cjk_font is None and self.font is not None and not self._warned_cjk:
+                self._warned_cjk = True
+                log.warning("no CJK font: %r and other CJK text render as empty boxes", text[:40])
+            return self.cjk_font or self.font
+        return self.font or self.cjk_font
 
     def _file(self, text: str) -> str:
         self._n += 1
@@ -46,13 +68,19 @@ class TextOverlays:
         p.write_text(text, encoding="utf-8")
         return filter_escape(str(p))
 
-    def drawtext(self, text: str, *, size: int, x: str, y: str, enable: str, extra: str = "") -> str | None:
+    def drawtext(
+        self, text: str, *, size: int, x: str, y: str, enable: str, extra: str = "", font: Path | None = None
+    ) -> str | None:
         """One drawtext filter (``x``/``y``/``enable`` are ffmpeg expressions), or ``None``
-        without a font or for blank text."""
-        if self.font is None or not text.strip():
+        without a font or for blank text.
+
+        ``font`` overrides the choice of :meth:`font_for`.
+        """
+        font = font or self.font_for(text)
+        if font is None or not text.strip():
             return None
         opts = [
-            f"fontfile={filter_escape(str(self.font))}",
+            f"fontfile={filter_escape(str(font))}",
             f"textfile={self._file(text)}",
             "expansion=none",
             f"fontsize={size}",
@@ -67,18 +95,19 @@ class TextOverlays:
     def title(self, seg: dict[str, Any], a: float, b: float) -> list[str]:
         """A title or caption (``kind`` ``caption``) shown from ``a`` to ``b`` seconds.
 
-        Up to 4 wrapped lines at ``pos`` (``center``; captions ``bottom``), fading in and out.
+        Up to 4 wrapped lines (6 on a portrait canvas) at ``pos`` (``center``; captions
+        ``bottom``), fading in and out; the type size follows the canvas's short side.
         """
         kind = str(seg.get("kind") or "title").lower()
         text = str(seg.get("txt") if seg.get("txt") is not None else seg.get("n") or "")
         caption = kind == "caption"
-        size = round(self.h / (18 if caption else 11))
+        size = round(self.unit / (18 if caption else 11))
         pos = str(seg.get("pos") or ("bottom" if caption else "center")).lower()
         max_chars = max(8, int(self.w * 0.86 / (size * 0.56)))
         lines: list[str] = []
         for para in text.splitlines() or [""]:
             lines.extend(_wrap(para, max_chars))
-        lines = lines[:4]
+        lines = lines[: 4 if self.w >= self.h else 6]
         margin = round(self.h * 0.08)
         x = {"left": f"{round(self.w * 0.05)}", "right": f"w-text_w-{round(self.w * 0.05)}"}.get(pos, "(w-text_w)/2")
         y = {"top": f"{margin}", "bottom": f"h-text_h-{margin}"}.get(pos, "(h-text_h)/2")
@@ -95,18 +124,21 @@ class TextOverlays:
     def leaderboard(self, seg: dict[str, Any], a: float, b: float) -> list[str]:
         """A leaderboard panel (header ``txt``, then ``rows`` of rank, name, score) from ``a``
         to ``b`` seconds, at ``pos`` (default ``right``); rows that do not fit are dropped."""
-        w, h = self.w, self.h
+        w, h, unit = self.w, self.h, self.unit
         header = str(seg.get("txt") or seg.get("n") or "Leaderboard")
         rows = [r for r in (seg.get("rows") or []) if isinstance(r, dict)]
         pos = str(seg.get("pos") or "right").lower()
-        hs = max(10, round(h / 20))  # header font size
-        rs = max(8, round(h / 28))  # row font size
-        pad = max(4, round(h / 40))
+        hs = max(10, round(unit / 20))  # header font size
+        rs = max(8, round(unit / 28))  # row font size
+        pad = max(4, round(unit / 40))
         lh = round(rs * 1.6)
         hh = round(hs * 1.7)
-        margin = round(min(w, h) * 0.04)
-        pw = max(round(w * 0.32), 8 * rs)
+        margin = round(unit * 0.04)
+        # a third of a landscape frame; on a narrow (portrait) canvas still room for ~24 characters
+        pw = max(round(w * 0.32), round(rs * 0.56 * 24) + 2 * pad)
         pw = min(pw, w - 2 * margin)
+        names = " ".join(str(r.get("name") or "") for r in rows)
+        font = self.font_for(f"{header} {names}")  # one font for the whole panel
         max_rows = max(0, (h - 2 * margin - 2 * pad - hh) // lh)
         rows = rows[:max_rows]
         ph = pad + hh + len(rows) * lh + pad
@@ -129,6 +161,7 @@ class TextOverlays:
             y=f"{py + pad}",
             enable=en,
             extra="fontcolor=0xFFD54F:shadowcolor=black@0.8:shadowx=2:shadowy=2",
+            font=font,
         )
         if t:
             out.append(t)
@@ -147,6 +180,7 @@ class TextOverlays:
                 y=f"{y}",
                 enable=en,
                 extra=f"fontcolor={color}:shadowcolor=black@0.8:shadowx=1:shadowy=1",
+                font=font,
             )
             if left:
                 out.append(left)
@@ -162,6 +196,7 @@ class TextOverlays:
                     y=f"{y}",
                     enable=en,
                     extra=f"fontcolor={color}:shadowcolor=black@0.8:shadowx=1:shadowy=1",
+                    font=font,
                 )
                 if right:
                     out.append(right)

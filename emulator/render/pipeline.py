@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.media import MediaError, ffmpeg_exe, font_path
+from emulator.media.fonts import cjk_font_path
 from emulator.render.errors import RenderError
 from emulator.render.ffmpeg import encode_command, run_ffmpeg
 from emulator.render.graph import GraphPlan, build_filter_graph
@@ -44,7 +45,8 @@ class RenderResult:
 
 
 def add_text_overlays(plan: GraphPlan, timeline: Timeline, tmpdir: Path) -> str:
-    """Draw the timeline's text segments over the picture (font from :func:`emulator.media.font_path`).
+    """Draw the timeline's text segments over the picture (fonts from :func:`emulator.media.font_path`
+    and, for Chinese, Japanese or Korean text, :func:`emulator.media.fonts.cjk_font_path`).
 
     Args:
         plan: The graph from :func:`~emulator.render.graph.build_filter_graph`; extended in place.
@@ -54,7 +56,7 @@ def add_text_overlays(plan: GraphPlan, timeline: Timeline, tmpdir: Path) -> str:
     Returns:
         The label of the final picture (yuv420p).
     """
-    overlays = TextOverlays(tmpdir, timeline.width, timeline.height, font_path())
+    overlays = TextOverlays(tmpdir, timeline.width, timeline.height, font_path(), cjk_font=cjk_font_path())
     filters = overlay_filters(timeline.texts, plan.total_s, overlays)
     vout = plan.graph.label("vout")
     plan.graph.add(f"[{plan.picture}]{','.join([*filters, 'format=yuv420p'])}[{vout}]")

@@ -7,30 +7,68 @@ with type ``tt`` (0 video, 1 audio/BGM, 7 text), segments ``sg`` with times in m
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import av
+
 from emulator.media import MediaError, MediaInfo, probe
 from emulator.render.errors import RenderError
 from emulator.render.transitions import transition
-from emulator.render.units import even, ms, num
+from emulator.render.units import MAX_SIDE, even, ms, num
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MediaSeg", "Source", "TextSeg", "Timeline", "collect_inputs"]
+__all__ = ["MediaSeg", "Source", "TextSeg", "Timeline", "canvas_size", "collect_inputs"]
 
 _DEFAULT_W, _DEFAULT_H = 1920, 1080
+#: Short side of a canvas given only by its aspect ratio (``"9:16"`` -> 1080x1920).
+_SHORT_SIDE = 1080
 _TT_VIDEO, _TT_AUDIO, _TT_TEXT = 0, 1, 7
+_RATIO = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*[:x/]\s*(\d+(?:\.\d+)?)\s*$")
 
 
 @dataclass
 class Source:
-    """A segment's source file and what :func:`emulator.media.probe` found in it."""
+    """A segment's source file and what :func:`emulator.media.probe` found in it.
+
+    Attributes:
+        path: The local file.
+        info: The probe's findings.
+        display: The picture's size as shown (sample aspect ratio applied, rotated by its
+            display matrix as ffmpeg's autorotation does), or ``None`` without a picture or
+            when unknown.
+    """
 
     path: Path
     info: MediaInfo
+    display: tuple[int, int] | None = None
+
+
+def _display_size(path: Path, info: MediaInfo) -> tuple[int, int] | None:
+    """The picture size a source shows: for videos, the first frame's size with its sample
+    aspect ratio and rotation applied; for images the probed size."""
+    if not info.has_video or not info.width or not info.height:
+        return None
+    if info.kind != "video":
+        return info.width, info.height
+    try:
+        with av.open(str(path)) as c:
+            stream = c.streams.video[0]
+            frame = next(c.decode(stream))
+            w, h = frame.width, frame.height
+            sar = stream.sample_aspect_ratio or stream.codec_context.sample_aspect_ratio
+            if sar and float(sar) > 0:
+                w = round(w * float(sar))
+            if int(frame.rotation or 0) % 180:
+                w, h = h, w
+            return (w, h) if w > 0 and h > 0 else None
+    except (av.FFmpegError, StopIteration, ValueError, OSError) as e:
+        log.debug("cannot read the display size of %s: %s", path.name, e)
+        return info.width, info.height
 
 
 @dataclass
@@ -113,7 +151,7 @@ class _Sources:
             info = probe(path)
         except MediaError as e:
             raise RenderError(f"source {src} is not usable media: {e}") from e
-        self._cache[src] = Source(path, info)
+        self._cache[src] = Source(path, info, _display_size(path, info))
         return self._cache[src]
 
 
@@ -166,6 +204,27 @@ def _tracks(draft: Any) -> list[dict[str, Any]]:
     return [t for t in tracks if isinstance(t, dict)]
 
 
+def canvas_size(meta: dict[str, Any]) -> tuple[int, int]:
+    """The output size a draft's ``m`` asks for.
+
+    ``m.width`` and ``m.height`` when both are numbers; else an aspect ratio in
+    ``m.aspect_ratio`` (or ``m.ratio``) such as ``"9:16"`` with a 1080-pixel short side
+    (9:16 -> 1080x1920, 1:1 -> 1080x1080, 16:9 -> 1920x1080); else 1920x1080. Sides are
+    even and within 16..4096 pixels.
+    """
+    w, h = meta.get("width"), meta.get("height")
+    if num(w, 0) <= 0 or num(h, 0) <= 0:
+        ratio = meta.get("aspect_ratio") or meta.get("ratio") or meta.get("aspectRatio")
+        match = _RATIO.match(str(ratio)) if isinstance(ratio, str) else None
+        if match and float(match[1]) > 0 and float(match[2]) > 0:
+            rw, rh = float(match[1]), float(match[2])
+            scale = _SHORT_SIDE / min(rw, rh)
+            return even(min(MAX_SIDE, round(rw * scale)), _DEFAULT_W), even(
+                min(MAX_SIDE, round(rh * scale)), _DEFAULT_H
+            )
+    return even(w, _DEFAULT_W), even(h, _DEFAULT_H)
+
+
 def collect_inputs(draft: dict[str, Any], resolve: Callable[[str], Path]) -> Timeline:
     """Read a draft into a :class:`Timeline`, resolving and probing each source once.
 
@@ -177,8 +236,8 @@ def collect_inputs(draft: dict[str, Any], resolve: Callable[[str], Path]) -> Tim
         resolve: Maps a segment's ``src`` to a local file.
 
     Returns:
-        The timeline: output size (``m.width`` x ``m.height``, default 1920x1080) and the
-        segments by kind.
+        The timeline: output size (:func:`canvas_size`: ``m.width`` x ``m.height``, else
+        from ``m.aspect_ratio``, default 1920x1080) and the segments by kind.
 
     Raises:
         RenderError: the draft is not an object or ``t`` not a list ("invalid draft"), no
@@ -191,8 +250,7 @@ def collect_inputs(draft: dict[str, Any], resolve: Callable[[str], Path]) -> Tim
 
     raw_meta = draft.get("m")
     meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
-    width = even(meta.get("width"), _DEFAULT_W)
-    height = even(meta.get("height"), _DEFAULT_H)
+    width, height = canvas_size(meta)
 
     sources = _Sources(resolve)
     video: list[MediaSeg] = []
