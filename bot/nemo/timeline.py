@@ -117,7 +117,8 @@ def diff(before: Any, after: Any) -> list[str]:
     """What changed between two drafts, as short sentences for a silent run.
 
     Examples: ``Added title "Final Standings" (0-5s)``, ``Removed BGM: Lo-fi (0-10s, 35%)``,
-    ``Changed Video: 3 clips: a.mp4, b.mp4, c.mp4 (0-8s)``, ``Duration 5.3s -> 8s``.
+    ``Changed Video: 3 clips: a.mp4, b.mp4, c.mp4 (0-8s)``, ``Duration 5.3s -> 8s``,
+    ``Canvas 1920x1080 -> 1080x1920``.
 
     Returns:
         Sentences in track order; ``[]`` when nothing visible changed.
@@ -141,4 +142,16 @@ def diff(before: Any, after: Any) -> list[str]:
     d_new = _num(after.get("d")) if isinstance(after, dict) else 0.0
     if changes and d_old and d_new and d_old != d_new:
         changes.append(f"Duration {fmt_seconds(d_old)}s -> {fmt_seconds(d_new)}s")
+    size_old, size_new = _canvas(before), _canvas(after)
+    if size_new and size_old != size_new:
+        changes.append(f"Canvas {size_old or '?'} -> {size_new}")
     return changes
+
+
+def _canvas(draft: Any) -> str | None:
+    """``1080x1920`` from the draft's canvas (``m.width`` x ``m.height``, docs/draft-format.md), or ``None``."""
+    meta = draft.get("m") if isinstance(draft, dict) else None
+    if not isinstance(meta, dict):
+        return None
+    width, height = _num(meta.get("width")), _num(meta.get("height"))
+    return f"{int(width)}x{int(height)}" if width and height else None

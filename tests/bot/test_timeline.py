@@ -87,3 +87,13 @@ def test_diff_from_empty():
 @pytest.mark.parametrize(("ms", "text"), [(0, "0"), (10000, "10"), (5300, "5.3"), (2999, "3"), (1250, "1.2")])
 def test_fmt_seconds(ms, text):
     assert fmt_seconds(ms) == text
+
+
+def test_a_canvas_change_is_a_visible_change():
+    from bot.nemo.timeline import diff
+
+    video = {"tt": 0, "sg": [{"st": 0, "d": 5000, "n": "a.mp4"}]}
+    before = {"t": [video], "d": 5000, "m": {"width": 1920, "height": 1080}}
+    after = {"t": [video], "d": 5000, "m": {"width": 1080, "height": 1920}}
+    assert diff(before, after) == ["Canvas 1920x1080 -> 1080x1920"]
+    assert diff(after, after) == []
