@@ -219,7 +219,7 @@ class AgentRuns:
             parts.append(timeline.summarize(after))
         if "credits" in actions:
             parts.append(credits_line(await turn.client.credits(attribution=turn.attribution), turn.lang))
-        if requests and follow_up:
+        if (requests and follow_up) or "offer_edit" in actions:
             parts.append(t("hint_edit", turn.lang))
         if "offer_export" in actions or ("export" in actions and not export):
             parts.append(t("hint_export", turn.lang))

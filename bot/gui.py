@@ -8,7 +8,8 @@ bot performs itself, as the skills ask:
   can ... then click Export") -> offered (a hint and the Export button);
 * check credits / billing -> the balance is shown;
 * preview in the timeline, open a panel -> the track summary is shown;
-* drag / drop, click any other button -> the step is asked of the agent in one follow-up run;
+* drag / drop, click any other button -> the step is asked of the agent in one follow-up run
+  (mentioned as an option, "drag them if you like": a hint that the bot can do it);
 * "your video is ready" while no render ran -> dropped (the render says it when it is).
 
 A sentence can ask for several things ("preview it in the timeline, then click Export").
@@ -60,7 +61,8 @@ _OFFER = re.compile(
     r"|可以|如果你|准备好后|满意后",
     re.I,
 )
-"""An export mentioned as an option ("you can ... click Export"), not an instruction: offered, not run."""
+"""A step mentioned as an option ("you can ... click Export", "drag them if you like"), not an
+instruction: offered, not carried out."""
 
 _API_ACTIONS = frozenset({"export", "offer_export", "credits", "timeline"})
 """Actions the bot carries out itself; a click in the same sentence is covered by them."""
@@ -78,6 +80,7 @@ class Translation:
             ``offer_export`` (offer it: a hint and the Export button),
             ``credits`` (show the credits), ``timeline`` (show the track summary),
             ``edit`` / ``click`` (a step only the agent can do: see :attr:`requests`),
+            ``offer_edit`` (such a step mentioned as an option: a hint),
             ``ready`` (a claim that the video is ready, dropped).
         requests: The removed sentences that ask for a step the bot has no action for
             (drag/drop, a click on another button), to be asked of the agent.
@@ -114,6 +117,8 @@ def translate(text: str) -> Translation:
             found = (found - {"export"}) | {"offer_export"}
         if found & _API_ACTIONS:
             found.discard("click")  # "click Export": the bot's own action covers the click
+        if found & {"edit", "click"} and _OFFER.search(sentence):
+            found = (found - {"edit", "click"}) | {"offer_edit"}  # "drag them if you like": a hint
         actions |= found
         if found & {"edit", "click"}:
             requests.append(sentence.strip())

@@ -16,6 +16,7 @@ import aiohttp
 from aiohttp import web
 
 from emulator import media
+from emulator.agent.drafts import sync_uploads
 from emulator.records import Session, UploadRecord
 from emulator.routes.envelopes import Reply, api_error, ok
 from emulator.routes.request_context import app_state, authenticate, base_url, drain, json_body, session_or_1002
@@ -228,6 +229,7 @@ async def _accept(
             )
         )
     sess.state["video_infos"].extend(copy.deepcopy(files))
+    sync_uploads(sess.state)  # a later upload joins a timeline that already has video
     return files
 
 

@@ -23,7 +23,12 @@ from bot.gui import translate
         ("Drag the title to where you want it. The title reads 'GG'.", "The title reads 'GG'.", {"edit"}),
         ("Please check your account billing for credits.", "", {"credits"}),
         ("已添加排行榜。点击导出按钮下载视频。", "已添加排行榜。", {"export"}),
-        ("已添加音乐。拖拽音乐轨道可以调整位置。", "已添加音乐。", {"edit"}),
+        ("已添加音乐。拖拽音乐轨道可以调整位置。", "已添加音乐。", {"offer_edit"}),
+        (
+            "Cut 4 moments. Drag the clips on the timeline to reorder them if you like.",
+            "Cut 4 moments.",
+            {"offer_edit"},
+        ),
         ("Click [Apply] to confirm.", "", {"click"}),
         ("Your highlight reel has 4 cuts with fades.", "Your highlight reel has 4 cuts with fades.", set()),
         ("Line one.\nClick the Export button.\nLine three.", "Line one.\n\nLine three.", {"export"}),

@@ -539,6 +539,7 @@ async def test_every_upload_joins_the_timeline_once(client) -> None:
     draft = (await c.say("add title 'One'"))["draft"]
     assert names(draft) == ["bigbuckbunny.mp4"] and draft["m"]["uploads"] == 1
     await c.upload(BIKES)
+    assert names((await c.state())["draft"]) == ["bigbuckbunny.mp4", "bikes.mp4"]  # at once, before any edit
     draft = (await c.say("add title 'Two'"))["draft"]
     assert names(draft) == ["bigbuckbunny.mp4", "bikes.mp4"]
     assert video(draft)[1]["st"] == BUNNY_MS and draft["d"] == BUNNY_MS + BIKES_MS
