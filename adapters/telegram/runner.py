@@ -58,6 +58,11 @@ the levels that carry URLs."""
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 CHAT_ACTION_EVERY_S = 4.5  # Telegram shows an action for about 5 s
+CHAT_ACTION_AFTER_S = 1.0
+"""A chat action is sent only once work has taken this long (s), so quick answers never queue
+one ahead of a real reply in the rate limiter."""
+SLOW_INTENTS = frozenset({IntentKind.AGENT, IntentKind.UPLOAD, IntentKind.EXPORT, IntentKind.EDITOR})
+"""What can take long enough to show "typing..." / "sending video...": agent runs, uploads, exports."""
 
 
 class TelegramAdapter:
@@ -275,6 +280,9 @@ class TelegramAdapter:
         user = int(incoming.sender_id) if incoming.sender_id.isdigit() else None
         channel = channel or self._channel(chat_id, thread_id, lang_of(incoming.locale), user)
         intent = route(incoming.text, bool(incoming.attachments))
+        if intent.kind not in SLOW_INTENTS:  # a quick reply needs no "typing..." (one request less)
+            await self.engine.handle(incoming, channel)
+            return
         action = ChatAction.UPLOAD_VIDEO if intent.kind is IntentKind.EXPORT else ChatAction.TYPING
         async with self._chat_action(chat_id, thread_id, action):
             await self.engine.handle(incoming, channel)
@@ -309,6 +317,7 @@ class TelegramAdapter:
     @contextlib.asynccontextmanager
     async def _chat_action(self, chat_id: int, thread_id: int | None, action: str) -> AsyncIterator[None]:
         async def loop() -> None:
+            await asyncio.sleep(CHAT_ACTION_AFTER_S)  # a reply that comes sooner needs none
             while True:
                 try:
                     await self.app.bot.send_chat_action(chat_id=chat_id, action=action, message_thread_id=thread_id)

@@ -366,3 +366,15 @@ async def test_webhook_retry_is_handled_once(emulator, tg, tmp_path):
         await tg.push_webhook()
         await wait_text(tg, chat["id"], "Try saying")
     assert len([t for t in texts(tg, chat["id"]) if t.startswith("💳")]) == 1
+
+
+async def test_quick_commands_send_no_chat_action(emulator, tg, tmp_path):
+    chat = tg.private_chat(user_id=7070)
+    async with running_bot(emulator, tg, tmp_path):
+        for text in ("/help", "/credits", "status", "hello?"):
+            tg.user_text(chat, text)
+        await wait_text(tg, chat["id"], "💳 Credits")
+        await wait_text(tg, chat["id"], "What would you like")
+    # quick answers are never preceded by "typing..." (it would take a rate-limiter slot first)
+    actions = [c for c in tg.calls_of("sendChatAction") if c.params.get("chat_id") in (chat["id"], str(chat["id"]))]
+    assert len(actions) <= 1  # only the agent's answer to "hello?" may take long enough for one
