@@ -246,6 +246,5 @@ def help_text(turn: Turn) -> str:
         lang,
         title=p.title_in(lang),
         summary=p.summary_in(lang),
-        examples="\n".join(f'• "{e}"' for e in p.examples_in(lang)),
-        tips="\n".join(f"• {tip}" for tip in p.tips_in(lang)),
+        **p.bullets_in(lang),
     )

@@ -182,10 +182,4 @@ class Conversations:
 def ready_text(turn: Turn) -> str:
     """ "Ready!" with the active profile's example requests and tips, in the user's language."""
     p, lang = turn.profile, turn.lang
-    return t(
-        "ready",
-        lang,
-        title=p.title_in(lang),
-        examples="\n".join(f'• "{e}"' for e in p.examples_in(lang)),
-        tips="\n".join(f"• {tip}" for tip in p.tips_in(lang)),
-    )
+    return t("ready", lang, title=p.title_in(lang), **p.bullets_in(lang))

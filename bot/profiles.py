@@ -58,6 +58,13 @@ class SkillProfile:
         """:attr:`tips` in ``lang``."""
         return tuple(self._text(f"tip.{i}", lang, text) for i, text in enumerate(self.tips, 1))
 
+    def bullets_in(self, lang: str) -> dict[str, str]:
+        """``examples`` (quoted) and ``tips`` as bulleted lines in ``lang``, for ``/help`` and "Ready!"."""
+        return {
+            "examples": "\n".join(f'• "{e}"' for e in self.examples_in(lang)),
+            "tips": "\n".join(f"• {tip}" for tip in self.tips_in(lang)),
+        }
+
 
 def _numbered(prefix: str) -> tuple[str, ...]:
     """``prefix.1``, ``prefix.2``... from the English catalog, up to the first missing one."""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.app import open_runtime
+from bot.boundary import Attachment, ConversationKey, IncomingMessage
 from bot.settings import Settings, load_settings
 from emulator.app import Emulator
 from emulator.config import EmulatorConfig
@@ -14,6 +16,16 @@ from emulator.config import EmulatorConfig
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 BUNNY = FIXTURES / "bigbuckbunny.mp4"
 BIKES = FIXTURES / "bikes.mp4"
+
+
+def clip(path: Path = BIKES) -> Attachment:
+    """A fixture clip as a local-file attachment."""
+    return Attachment(filename=path.name, size=path.stat().st_size, path=path, content_type="video/mp4")
+
+
+def chat_message(key: ConversationKey, text: str = "", *attachments: Attachment, **fields: Any) -> IncomingMessage:
+    """A message from user ``u1`` in ``key``'s conversation (``fields``: any other field)."""
+    return IncomingMessage(conversation=key, sender="u", sender_id="u1", text=text, attachments=attachments, **fields)
 
 
 def fast_emulator_config(**overrides: object) -> EmulatorConfig:

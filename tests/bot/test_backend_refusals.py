@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 from bot.boundary import Attachment, ConversationKey, IncomingMessage
-from tests.conftest import BIKES, fast_settings
+from tests.conftest import chat_message, clip, fast_settings
 from tests.recording import RecordingChannel
 
 KEY = ConversationKey(platform="console", chat_id="r1")
 
 
 def msg(text: str = "", *attachments: Attachment) -> IncomingMessage:
-    return IncomingMessage(conversation=KEY, sender="u", sender_id="u1", text=text, attachments=attachments)
-
-
-def clip() -> Attachment:
-    return Attachment(filename=BIKES.name, size=BIKES.stat().st_size, path=BIKES, content_type="video/mp4")
+    return chat_message(KEY, text, *attachments)
 
 
 async def test_402_during_export_is_one_message_and_no_resubmission(runtime, emulator):

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 from bot.boundary import Attachment, Button, ConversationKey, IncomingMessage
-from tests.conftest import BIKES
+from tests.conftest import chat_message, clip
 from tests.recording import RecordingChannel
 
 KEY = ConversationKey(platform="console", chat_id="q1")
 
 
 def msg(text: str = "", *attachments: Attachment) -> IncomingMessage:
-    return IncomingMessage(conversation=KEY, sender="u", sender_id="u1", text=text, attachments=attachments)
-
-
-def clip() -> Attachment:
-    return Attachment(filename=BIKES.name, size=BIKES.stat().st_size, path=BIKES, content_type="video/mp4")
+    return chat_message(KEY, text, *attachments)
 
 
 async def test_unsure_message_asks_then_the_editor_button_sends_it_to_the_agent(runtime, emulator):

@@ -9,20 +9,14 @@ import asyncio
 from bot.app import open_runtime
 from bot.boundary import Attachment, ChannelError, ConversationKey, IncomingMessage, OutgoingVideo, SentRef
 from store import open_store
-from tests.conftest import BIKES, fast_settings
+from tests.conftest import chat_message, clip, fast_settings
 from tests.recording import RecordingChannel
 
 KEY = ConversationKey(platform="console", chat_id="d1")
 
 
 def msg(text: str = "", *attachments: Attachment, message_id: str = "m") -> IncomingMessage:
-    return IncomingMessage(
-        conversation=KEY, sender="u", sender_id="u1", text=text, attachments=attachments, message_id=message_id
-    )
-
-
-def clip() -> Attachment:
-    return Attachment(filename=BIKES.name, size=BIKES.stat().st_size, path=BIKES, content_type="video/mp4")
+    return chat_message(KEY, text, *attachments, message_id=message_id)
 
 
 async def jobs(settings):

@@ -8,18 +8,14 @@ the Export button" after an edit.
 from __future__ import annotations
 
 from bot.boundary import Attachment, Button, ConversationKey, IncomingMessage
-from tests.conftest import BIKES
+from tests.conftest import chat_message, clip
 from tests.recording import RecordingChannel
 
 KEY = ConversationKey(platform="console", chat_id="g1")
 
 
 def msg(text: str = "", *attachments: Attachment) -> IncomingMessage:
-    return IncomingMessage(conversation=KEY, sender="u", sender_id="u1", text=text, attachments=attachments)
-
-
-def clip() -> Attachment:
-    return Attachment(filename=BIKES.name, size=BIKES.stat().st_size, path=BIKES, content_type="video/mp4")
+    return chat_message(KEY, text, *attachments)
 
 
 async def test_press_export_runs_the_export_and_ready_is_never_claimed_before(runtime, emulator, tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.boundary import Attachment, ConversationKey, IncomingMessage
 from bot.profiles import PROFILES
-from tests.conftest import BIKES
+from tests.conftest import clip
 from tests.recording import RecordingChannel
 
 
@@ -13,10 +13,6 @@ def msg(key: ConversationKey, text: str = "", *attachments: Attachment, locale: 
     return IncomingMessage(
         conversation=key, sender="u", sender_id="u1", text=text, attachments=attachments, locale=locale
     )
-
-
-def clip() -> Attachment:
-    return Attachment(filename=BIKES.name, size=BIKES.stat().st_size, path=BIKES, content_type="video/mp4")
 
 
 async def test_first_clip_sets_things_up_then_says_ready_with_examples_and_tips(runtime, emulator):
