@@ -74,6 +74,7 @@ async def open_runtime(settings: Settings, *, platform: str = "console") -> Asyn
             http_timeout_s=settings.http_timeout_s,
             rate_limit_wait_s=settings.rate_limit_wait_s,
             fetch_policy=settings.fetch_policy(settings.nemo_api_url),
+            max_connections=settings.nemo_max_connections,
         )
         stack.push_async_callback(client.close)
         engine = ConversationEngine(client, store, settings)

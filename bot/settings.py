@@ -97,6 +97,8 @@ class Settings(BaseSettings):
             hosts of ``NEMO_API_URL``, ``TELEGRAM_API_URL`` and ``DISCORD_API_URL`` are
             trusted for the bot's own downloads without being listed (``docs/security.md``).
         download_timeout_s: Total time of one download of a render or a platform file (s).
+        nemo_max_connections: Connections open to NemoVideo at once; every agent run holds one
+            SSE stream for its whole length (default 1000).
     """
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
@@ -156,6 +158,7 @@ class Settings(BaseSettings):
     group_projects: Literal["per_user", "shared"] = "per_user"
     fetch_allowed_hosts: str = ""
     download_timeout_s: float = Field(600.0, gt=0)
+    nemo_max_connections: int = Field(1000, ge=1)
 
     @field_validator("nemo_api_url", "nemo_web_url")
     @classmethod

@@ -53,6 +53,8 @@ class NemoClient(RenderCalls):
         download_attempts: Attempts of one output download (:meth:`download`).
         fetch_policy: The outbound rules of output downloads (:mod:`bot.outbound`); by
             default only the API's host is trusted.
+        max_connections: Connections open to NemoVideo at once (``NEMO_MAX_CONNECTIONS``;
+            each agent run holds one for its SSE stream).
 
     Every call of an anonymous identity may raise
     :class:`~bot.nemo.errors.NemoIdentityUnavailable` when no token could be had for it
@@ -75,13 +77,16 @@ class NemoClient(RenderCalls):
         retry_policy: RetryPolicy | None = None,
         download_attempts: int = DOWNLOAD_ATTEMPTS,
         fetch_policy: FetchPolicy | None = None,
+        max_connections: int = 1000,
     ) -> None:
         self.web_url = web_url.rstrip("/")
         self.default_attribution = default_attribution or Attribution("video-leaderboard", "1.0.0", "console")
         self.retry_policy = retry_policy or RetryPolicy(
             transient_attempts=get_retries + 1, backoff_s=backoff_s, rate_limit_wait_s=rate_limit_wait_s
         )
-        self._transport = Transport(api_url, self.default_attribution, http_timeout_s, fetch_policy)
+        self._transport = Transport(
+            api_url, self.default_attribution, http_timeout_s, fetch_policy, max_connections=max_connections
+        )
         self._download_attempts = download_attempts
         self._root: NemoClient | None = None
         self._use(token_store, fixed_token, client_id)

@@ -54,6 +54,8 @@ class Transport:
             silence tolerated while downloading (s).
         fetch_policy: The rules of output downloads (:mod:`bot.outbound`); by default only
             the API's own host is trusted, everything else must be public https.
+        max_connections: Connections open to NemoVideo at once (every agent run holds one
+            SSE stream for its whole length; aiohttp's default of 100 would cap runs at 100).
     """
 
     def __init__(
@@ -62,8 +64,10 @@ class Transport:
         default_attribution: Attribution,
         http_timeout_s: float,
         fetch_policy: FetchPolicy | None = None,
+        max_connections: int = 1000,
     ) -> None:
         self.api_url = api_url.rstrip("/")
+        self.max_connections = max_connections
         self.default_attribution = default_attribution
         self.http_timeout_s = http_timeout_s
         self.fetch_policy = fetch_policy or FetchPolicy.for_urls([self.api_url])
@@ -81,6 +85,7 @@ class Transport:
             if self._closed:
                 raise NemoConnectionError("client is closed")
             self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self.max_connections),
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=30),
                 raise_for_status=False,
             )
