@@ -92,15 +92,16 @@ class AccessPolicy:
             return True
         return msg.sender_id in users or (msg.space_id is not None and msg.space_id in spaces)
 
-    async def admit(self, msg: IncomingMessage, person: str) -> Refusal | None:
+    async def admit(self, msg: IncomingMessage, person: str | None) -> Refusal | None:
         """``None`` when ``msg`` may be handled; a :class:`Refusal` otherwise.
 
         An admin is always admitted. Someone not on the allowlists, or blocked, is refused
-        once per chat an hour (later refusals say nothing).
+        once per chat an hour (later refusals say nothing). ``person`` is ``None`` for an
+        account nemobot has not met yet (it cannot be blocked).
         """
         if self.is_admin(msg.account):
             return None
-        blocked = (await self.store.get_flags(person)).get("blocked") == "1"
+        blocked = person is not None and (await self.store.get_flags(person)).get("blocked") == "1"
         if self._allowed(msg) and not blocked:
             return None
         chat = str(msg.conversation)

@@ -83,18 +83,26 @@ class Conversations:
         async with self.lock(key):
             conv = await self.store.get_conversation(key)
             if conv is None:
-                conv = Conversation(
-                    key=key,
-                    skill=self.settings.default_skill,
-                    language=session_language(msg.locale),
-                    owner=owner,
-                    data={SCOPE_KEY: str(msg.scope)},
-                )
+                conv = self._new(msg, owner)
                 await self.store.save_conversation(conv)
             elif (conv.owner is None and owner is not None) or SCOPE_KEY not in conv.data:
                 conv = conv.with_changes(owner=conv.owner or owner, data={**conv.data, SCOPE_KEY: str(msg.scope)})
                 await self.store.save_conversation(conv)
             return conv
+
+    async def peek(self, msg: IncomingMessage, *, owner: str | None = None) -> Conversation:
+        """The conversation of ``msg`` as stored, or a new one as :meth:`get_or_create` would
+        make it, without saving it (for commands that only read)."""
+        return await self.store.get_conversation(str(msg.conversation)) or self._new(msg, owner)
+
+    def _new(self, msg: IncomingMessage, owner: str | None) -> Conversation:
+        return Conversation(
+            key=str(msg.conversation),
+            skill=self.settings.default_skill,
+            language=session_language(msg.locale),
+            owner=owner,
+            data={SCOPE_KEY: str(msg.scope)},
+        )
 
     async def ensure_session(self, turn: Turn) -> Conversation:
         """Create the NemoVideo session on first need (contract endpoint 2); ``turn.conv`` is updated.

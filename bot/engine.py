@@ -10,11 +10,14 @@ never a traceback, never a token. It has no platform code.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from bot.access import AccessPolicy, RunSlots
 from bot.accounts import AccountCommands
@@ -72,6 +75,10 @@ OWNERLESS = frozenset(
 )
 """Intents anyone may use in someone else's project thread (they do not touch the project)."""
 
+READ_ONLY = frozenset({IntentKind.HELP, IntentKind.START, IntentKind.EMPTY, IntentKind.UNKNOWN_COMMAND})
+"""Quick commands that read and answer, and write nothing (the hot path of a busy bot: a
+stranger's ``/help`` creates no person and no conversation)."""
+
 EVENT_RETENTION = timedelta(days=7)
 """How long incoming event ids are kept for deduplication."""
 
@@ -116,45 +123,83 @@ class ConversationEngine:
         }
         self.recovery = Recovery(store, self.conversations, self.scheduler, self.renders, self.identities)
         self._claims = 0
+        self._quick: dict[asyncio.Task[None], str] = {}
 
     # ------------------------------------------------------------------ entry points
 
     async def handle(self, msg: IncomingMessage, channel: ReplyChannel) -> None:
         """Handle one message; returns when it (and anything queued behind it) is done.
 
+        :meth:`accept` and then waiting for the work it started (the terminal, the demo and
+        tests wait; platform adapters call :meth:`accept` and return).
+        """
+        task = await self.accept(msg, channel)
+        if task is None:
+            return
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if not task.done():  # the caller gave up: the work stops with it, as before
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            raise
+
+    async def accept(self, msg: IncomingMessage, channel: ReplyChannel) -> asyncio.Task[None] | None:
+        """Take one message and return at once; its work goes on in a task the engine owns.
+
         The access policy goes first (allowlists, blocks, the rate limit): a refused message
-        reaches nothing else. Messages that need the session (agent requests, uploads,
-        exports, /new) run one at a time per conversation: one that arrives meanwhile is
-        queued (at most ``MAX_QUEUED_MESSAGES``), the user is told, and it is handled after
-        the current one, in order. Quick commands answer at once.
+        reaches nothing else and is answered here. Messages that need the session (agent
+        requests, uploads, exports, /new) run one at a time per conversation: one that
+        arrives meanwhile is queued (at most ``MAX_QUEUED_MESSAGES``), the user is told, and
+        it is handled after the current one, in order. Quick commands start at once.
+
+        Platform handlers call this so they hold no platform slot while an agent run or a
+        render goes on (PTB runs at most 256 handlers at a time).
+
+        Returns:
+            The task doing the work (it ends when the message, and anything queued behind
+            it, is done), or ``None`` when there is nothing more to do (refused, queued, full).
         """
         intent = route(msg.text, bool(msg.attachments))
         msg = self._scoped(msg)
-        person = await self.identities.person_of(msg.account)
+        quick = intent.kind in READ_ONLY
+        person = await (self.identities.known_person(msg.account) if quick else self.identities.person_of(msg.account))
         refusal = await self.access.admit(msg, person)
         if refusal is None and _runs_agent(intent):
+            assert person is not None  # agent requests are never READ_ONLY
             refusal = await self.access.rate_limit(msg, person)
         if refusal is not None:
             if refusal.text:
                 await say(channel, refusal.text)
-            return
+            return None
         if intent.kind in IMMEDIATE:
-            await self._guarded(msg, channel, intent, person)
-            return
+            return self._spawn(self._guarded(msg, channel, intent, person, quick=quick), str(msg.conversation))
         key = str(msg.conversation)
         work: Work = lambda: self._guarded(msg, channel, intent, person)  # noqa: E731
         if intent.kind is IntentKind.EXPORT:
             if not self.renders.claim(key):  # one export at a time per conversation
                 await say(channel, t("render_busy", lang_of(msg.locale)))
-                return
+                return None
             work = self._exporting(key, work)
-        outcome = await self.scheduler.submit(key, msg, channel, work)
+        outcome, task = await self.scheduler.start(key, msg, channel, work)
         if outcome is Submitted.FULL and intent.kind is IntentKind.EXPORT:
             self.renders.release(key)
         if outcome is Submitted.QUEUED:
             await say(channel, t("queued", lang_of(msg.locale)))
         elif outcome is Submitted.FULL:
             await say(channel, t("queue_full", lang_of(msg.locale), n=self.settings.max_queued_messages))
+        return task
+
+    def _spawn(self, work: Coroutine[Any, Any, None], key: str) -> asyncio.Task[None]:
+        """Run a quick command in a task of the engine's own (cancelled by :meth:`stop_platform`)."""
+        task = asyncio.create_task(work, name=f"quick-{key}")
+        self._quick[task] = key
+        task.add_done_callback(self._forget_quick)
+        return task
+
+    def _forget_quick(self, task: asyncio.Task[None]) -> None:
+        self._quick.pop(task, None)
 
     def _exporting(self, key: str, work: Work) -> Work:
         """``work`` that frees the conversation's export claim when it ends, however it ends."""
@@ -207,29 +252,51 @@ class ConversationEngine:
         return self.scheduler.is_busy(conversation_key)
 
     async def wait_idle(self) -> None:
-        """Wait until resumed background work has finished (tests, orderly shutdown)."""
+        """Wait until every message's and resumed job's work has finished (tests, orderly shutdown)."""
+        while self._quick:
+            await asyncio.gather(*list(self._quick), return_exceptions=True)
         await self.scheduler.wait_idle()
 
     async def stop_platform(self, platform: str) -> None:
         """Stop ``platform``'s in-flight work while its adapter can still post (the runtime
         calls it before the adapter disconnects). Markers and queues stay for the next process."""
+        await self._cancel_quick(f"{platform}:")
         await self.scheduler.aclose(prefix=f"{platform}:")
 
     async def aclose(self) -> None:
         """Stop background work (resumed jobs) and in-flight conversations. Idempotent."""
+        await self._cancel_quick("")
         await self.scheduler.aclose()
+
+    async def _cancel_quick(self, prefix: str) -> None:
+        tasks = [task for task, key in self._quick.items() if key.startswith(prefix)]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _save_queue(self, key: str, messages: list[IncomingMessage]) -> None:
         await self.conversations.save_queue(key, queue_items(messages))
 
     # ------------------------------------------------------------------ the error boundary
 
-    async def _guarded(self, msg: IncomingMessage, channel: ReplyChannel, intent: Intent, person: str | None) -> None:
+    async def _guarded(
+        self, msg: IncomingMessage, channel: ReplyChannel, intent: Intent, person: str | None, *, quick: bool = False
+    ) -> None:
+        """Run ``intent``'s handler behind the error boundary.
+
+        ``quick`` (the :data:`READ_ONLY` commands) writes nothing: the conversation is read,
+        not created, and the shared client stands in (those handlers call no backend).
+        """
         lang = lang_of(msg.locale)
         turn: Turn | None = None
         try:
-            conv = await self.conversations.get_or_create(msg, owner=person)
-            turn = Turn(msg, channel, conv, lang, await self.identities.client_for(conv.owner or person), person)
+            if quick:
+                conv = await self.conversations.peek(msg, owner=person)
+                client = self.client
+            else:
+                conv = await self.conversations.get_or_create(msg, owner=person)
+                client = await self.identities.client_for(conv.owner or person)
+            turn = Turn(msg, channel, conv, lang, client, person)
             if not self._may_act(turn, intent):
                 await say_private(turn, t("not_your_project", lang), secret=False)
                 return

@@ -78,6 +78,10 @@ class Identities:
         """The person behind a platform account (``telegram:123``), created on first contact."""
         return await self.store.ensure_person(account)
 
+    async def known_person(self, account: str) -> str | None:
+        """The person behind ``account`` if nemobot has met them, else ``None`` (reads only)."""
+        return await self.store.person_for(account)
+
     async def client_for(self, person: str | None) -> NemoClient:
         """The client whose calls go out under ``person``'s identity (see the module docstring)."""
         if person is None:

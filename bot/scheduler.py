@@ -1,7 +1,8 @@
 """Per-conversation scheduling: one piece of work at a time, the rest queued in order.
 
 Messages that need the session (agent requests, uploads, exports, ``/new``) and resumed
-work run one at a time per conversation. A message that arrives meanwhile is queued (and
+work run one at a time per conversation, in tasks the scheduler owns: whoever hands a
+message in (a platform handler) gets control back at once (:meth:`ConversationScheduler.start`). A message that arrives meanwhile is queued (and
 the queue is persisted through a callback, so it survives a restart); work resumed after a
 restart waits its turn the same way. ``/cancel`` stops the current piece and drops the
 queue. A conversation with nothing running or queued keeps no state here.
@@ -89,23 +90,44 @@ class ConversationScheduler:
         return bool(slot and slot.cancelled)
 
     async def submit(self, key: str, msg: IncomingMessage, channel: ReplyChannel, work: Work) -> Submitted:
-        """Run ``work`` for ``msg`` now, or queue it behind the current work.
+        """Run ``work`` for ``msg`` now, or queue it behind the current work, and wait for it.
 
         Returns:
             ``RAN`` after ``work`` and everything queued behind it ran (it started at once);
             ``QUEUED`` at once when it waits its turn; ``FULL`` at once when the conversation
             already has ``max_queued`` messages waiting (nothing is kept).
         """
+        outcome, task = await self.start(key, msg, channel, work)
+        if task is not None:
+            try:
+                await asyncio.shield(task)
+            except asyncio.CancelledError:
+                if not task.done():  # the caller was cancelled: its work is stopped with it
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+                raise
+        return outcome
+
+    async def start(
+        self, key: str, msg: IncomingMessage, channel: ReplyChannel, work: Work
+    ) -> tuple[Submitted, asyncio.Task[None] | None]:
+        """Take ``msg``: start ``work`` in a task of the scheduler's own, or queue it. Returns at once.
+
+        Returns:
+            ``(RAN, task)`` when it started (``task`` ends once it and everything queued behind it
+            ran); ``(QUEUED, None)`` when it waits its turn; ``(FULL, None)`` when the conversation
+            already has ``max_queued`` messages waiting (nothing is kept).
+        """
         slot = self._slots.get(key)
         if slot is not None:
             if sum(isinstance(item, QueuedMessage) for item in slot.queue) >= self.max_queued:
-                return Submitted.FULL
+                return Submitted.FULL, None
             slot.queue.append(QueuedMessage(msg, channel, work))
             await self._queue_changed(key, slot)
-            return Submitted.QUEUED
+            return Submitted.QUEUED, None
         slot = self._slots[key] = _Slot()
-        await self._drain(key, slot, work)
-        return Submitted.RAN
+        return Submitted.RAN, self._spawn(key, slot, work, f"conversation-{key}")
 
     def submit_background(self, key: str, label: str, work: Work) -> None:
         """Run ``work`` in a task of its own, in order after what ``key`` already has."""
@@ -114,9 +136,13 @@ class ConversationScheduler:
             slot.queue.append(QueuedWork(label, work))
             return
         slot = self._slots[key] = _Slot()
-        task = asyncio.create_task(self._drain(key, slot, work), name=f"resume-{label}")
+        self._spawn(key, slot, work, f"resume-{label}")
+
+    def _spawn(self, key: str, slot: _Slot, first: Work, name: str) -> asyncio.Task[None]:
+        task = asyncio.create_task(self._drain(key, slot, first), name=name)
         self._background[task] = key
         task.add_done_callback(self._forget)
+        return task
 
     def _forget(self, task: asyncio.Task[None]) -> None:
         self._background.pop(task, None)
@@ -135,7 +161,7 @@ class ConversationScheduler:
     async def _run(self, key: str, slot: _Slot, work: Work) -> None:
         """Run one piece as a task ``/cancel`` can stop; an outer cancellation still propagates."""
         slot.cancelled = False
-        current = slot.current = asyncio.create_task(work(), name=f"conversation-{key}")
+        current = slot.current = asyncio.create_task(work(), name=f"work-{key}")
         try:
             await asyncio.shield(current)
         except asyncio.CancelledError:
@@ -171,7 +197,7 @@ class ConversationScheduler:
         await self._on_queue_change(key, [item.msg for item in slot.queue if isinstance(item, QueuedMessage)])
 
     async def wait_idle(self) -> None:
-        """Wait until every background piece of work (resumed jobs) has finished."""
+        """Wait until every conversation's work (messages, resumed jobs) has finished."""
         while self._background:
             await asyncio.gather(*list(self._background), return_exceptions=True)
 

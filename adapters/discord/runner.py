@@ -11,14 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Hashable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import discord
 import yarl
 from discord import app_commands
 
+from adapters.activity import SLOW_INTENTS, ActivityIndicators
 from adapters.discord.channel import DEFAULT_UPLOAD_LIMIT, DiscordChannel, InteractionChannel
 from adapters.discord.commands import ControlsView, ZhTranslator, build_commands
 from adapters.discord.converters import (
@@ -33,6 +34,7 @@ from adapters.discord.converters import (
 from adapters.downloads import DISCORD_CDN_HOSTS, Downloader
 from adapters.pacing import EditPacer
 from bot.boundary import Button, ConversationKey, Scope
+from bot.intents import route
 from bot.redact import register_secret
 from bot.texts import lang_of, t
 
@@ -42,6 +44,11 @@ if TYPE_CHECKING:
     from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+
+TYPING_AFTER_S = 1.0
+"""Typing is shown only once work has taken this long (s): quick replies need none."""
+TYPING_EVERY_S = 8.0
+"""A Discord typing indicator lasts about 10 s (or until the bot posts); it is renewed this often (s)."""
 
 THREAD_ARCHIVE_MIN: Literal[1440] = 1440
 
@@ -128,6 +135,7 @@ class DiscordAdapter:
         intents.message_content = bool(settings.discord_message_content)
         self.client = NemoDiscordClient(self, intents, guild_ready_timeout=guild_ready_timeout)
         self.pacer = EditPacer(lambda channel_id: settings.discord_edit_interval_s)
+        self.activity = ActivityIndicators(self._send_typing, after_s=TYPING_AFTER_S, every_s=TYPING_EVERY_S)
         self.downloads = Downloader(
             settings.fetch_policy(settings.discord_api_url, allowed=DISCORD_CDN_HOSTS), settings.http_timeout_s
         )
@@ -166,6 +174,7 @@ class DiscordAdapter:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._runner
             self._runner = None
+        await self.activity.close()
         await self.pacer.close()
         await self.downloads.close()
 
@@ -254,22 +263,13 @@ class DiscordAdapter:
         lang = lang_of(locale_of(guild.preferred_locale) if guild else None)
         channel = self._channel_for(target, lang, private_to=message.author)
         incoming = message_to_incoming(message, bot_id=me.id, opener=self._opener, channel=target)
-        async with self._typing(target):
-            await self.engine.handle(incoming, channel)
+        work = await self.engine.accept(incoming, channel)  # the work goes on in the engine's tasks
+        if work is not None and route(incoming.text, bool(incoming.attachments)).kind in SLOW_INTENTS:
+            self.activity.track(target, "typing", work)
 
-    @contextlib.asynccontextmanager
-    async def _typing(self, target: Any) -> AsyncIterator[None]:
-        try:
-            typing = target.typing()
-            await typing.__aenter__()
-        except discord.HTTPException:
-            typing = None
-        try:
-            yield
-        finally:
-            if typing is not None:
-                with contextlib.suppress(Exception):
-                    await typing.__aexit__(None, None, None)
+    @staticmethod
+    async def _send_typing(target: Hashable, action: str) -> None:
+        await cast(discord.abc.Messageable, target).typing()  # awaited: one typing indicator (~10 s)
 
     # ------------------------------------------------------------------ interactions
 
@@ -319,7 +319,7 @@ class DiscordAdapter:
         )
         if private:  # typed into a modal, answered ephemerally: as private as a DM
             incoming = replace(incoming, scope=Scope.PRIVATE)
-        await self.engine.handle(incoming, channel)
+        await self.engine.accept(incoming, channel)  # answered through the interaction by the engine's task
 
     # ------------------------------------------------------------------ bytes
 

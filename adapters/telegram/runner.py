@@ -14,10 +14,10 @@ import contextlib
 import hashlib
 import logging
 import os
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Hashable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit
 
 from telegram import BotCommand, CallbackQuery, Message, Update
@@ -25,6 +25,7 @@ from telegram.constants import ChatAction, ChatType
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
+from adapters.activity import SLOW_INTENTS, ActivityIndicators
 from adapters.downloads import CHUNK, TELEGRAM_FILE_HOSTS, Downloader
 from adapters.pacing import EditPacer
 from adapters.telegram.bot import PollingBot
@@ -61,8 +62,10 @@ CHAT_ACTION_EVERY_S = 4.5  # Telegram shows an action for about 5 s
 CHAT_ACTION_AFTER_S = 1.0
 """A chat action is sent only once work has taken this long (s), so quick answers never queue
 one ahead of a real reply in the rate limiter."""
-SLOW_INTENTS = frozenset({IntentKind.AGENT, IntentKind.UPLOAD, IntentKind.EXPORT, IntentKind.EDITOR})
-"""What can take long enough to show "typing..." / "sending video...": agent runs, uploads, exports."""
+CHAT_ACTIONS_PER_S = 5.0
+"""Chat actions per second at most, all chats together: a sixth of Telegram's ~30 requests/s
+(https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this), so replies
+keep the rest however many runs are going on."""
 
 
 class TelegramAdapter:
@@ -103,6 +106,9 @@ class TelegramAdapter:
         self.app.add_handler(CallbackQueryHandler(self._on_callback))
         self.app.add_error_handler(self._on_error)
         self.pacer = EditPacer(self._edit_interval)
+        self.activity = ActivityIndicators(
+            self._send_action, after_s=CHAT_ACTION_AFTER_S, every_s=CHAT_ACTION_EVERY_S, per_second=CHAT_ACTIONS_PER_S
+        )
         self._albums: dict[str, list[Message]] = {}
         self._album_timers: dict[str, asyncio.TimerHandle | asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -155,6 +161,7 @@ class TelegramAdapter:
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+        await self.activity.close()
         await self.pacer.close()
         await self.downloads.close()
         await self.app.shutdown()
@@ -277,15 +284,15 @@ class TelegramAdapter:
     async def _deliver(
         self, incoming: IncomingMessage, chat_id: int, thread_id: int | None, *, channel: TelegramChannel | None = None
     ) -> None:
+        """Hand the message to the engine and return once it is taken (the work goes on in the
+        engine's tasks, so a long run holds none of PTB's concurrent-update slots)."""
         user = int(incoming.sender_id) if incoming.sender_id.isdigit() else None
         channel = channel or self._channel(chat_id, thread_id, lang_of(incoming.locale), user)
+        work = await self.engine.accept(incoming, channel)
         intent = route(incoming.text, bool(incoming.attachments))
-        if intent.kind not in SLOW_INTENTS:  # a quick reply needs no "typing..." (one request less)
-            await self.engine.handle(incoming, channel)
-            return
-        action = ChatAction.UPLOAD_VIDEO if intent.kind is IntentKind.EXPORT else ChatAction.TYPING
-        async with self._chat_action(chat_id, thread_id, action):
-            await self.engine.handle(incoming, channel)
+        if work is not None and intent.kind in SLOW_INTENTS:  # a quick reply needs no "typing..."
+            action = ChatAction.UPLOAD_VIDEO if intent.kind is IntentKind.EXPORT else ChatAction.TYPING
+            self.activity.track((chat_id, thread_id), action, work)
 
     async def channel_for(self, key: ConversationKey) -> TelegramChannel | None:
         """The channel of a conversation (``telegram:<chat>[/<topic>]``), for resumed work."""
@@ -314,24 +321,9 @@ class TelegramAdapter:
             button_secret=self.button_secret,
         )
 
-    @contextlib.asynccontextmanager
-    async def _chat_action(self, chat_id: int, thread_id: int | None, action: str) -> AsyncIterator[None]:
-        async def loop() -> None:
-            await asyncio.sleep(CHAT_ACTION_AFTER_S)  # a reply that comes sooner needs none
-            while True:
-                try:
-                    await self.app.bot.send_chat_action(chat_id=chat_id, action=action, message_thread_id=thread_id)
-                except TelegramError as exc:
-                    log.debug("chat action failed: %s", type(exc).__name__)
-                await asyncio.sleep(CHAT_ACTION_EVERY_S)
-
-        task = asyncio.create_task(loop(), name=f"tg-action-{chat_id}")
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    async def _send_action(self, target: Hashable, action: str) -> None:
+        chat_id, thread_id = cast(tuple[int, int | None], target)
+        await self.app.bot.send_chat_action(chat_id=chat_id, action=action, message_thread_id=thread_id)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         error = context.error

@@ -327,6 +327,7 @@ async def test_redelivered_updates_after_a_restart_are_handled_once(emulator, tg
         await adapter.start()
         sent = [tg.user_text(chat, "/credits"), tg.user_text(chat, "/help")]
         await wait_text(tg, chat["id"], "Try saying")
+        await wait_text(tg, chat["id"], "💳")  # both answered (the engine's tasks outlive the handlers)
         await adapter.stop()
         # the bot crashed before confirming the offset: Telegram hands the same updates out again
         adapter = TelegramAdapter(runtime.engine, settings)

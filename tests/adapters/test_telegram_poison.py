@@ -81,17 +81,17 @@ async def test_handler_error_for_one_update_does_not_stop_the_others(emulator, t
     tg.user_text(ana, "/credits")
     tg.user_text(ben, "/credits")
     async with running_bot(emulator, tg, tmp_path) as (adapter, _runtime):
-        handle = adapter.engine.handle
+        accept = adapter.engine.accept
 
         async def flaky(incoming, channel):
             if incoming.conversation.chat_id == str(ana["id"]):
                 raise RuntimeError("boom")
-            await handle(incoming, channel)
+            return await accept(incoming, channel)
 
-        adapter.engine.handle = flaky
+        adapter.engine.accept = flaky
         await wait_text(tg, ben["id"], CREDITS, timeout=15)
         await tg.wait_until(lambda: "Telegram handler error: RuntimeError" in caplog.text, timeout=5)
-        adapter.engine.handle = handle
+        adapter.engine.accept = accept
         tg.user_text(ana, "/credits")  # the failed user is answered next time
         await wait_text(tg, ana["id"], CREDITS, timeout=15)
 
