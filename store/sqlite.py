@@ -12,6 +12,7 @@ with the current key.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Collection
@@ -41,6 +42,9 @@ __all__ = ["MIGRATIONS", "SQLiteStore"]
 
 log = logging.getLogger(__name__)
 
+CLAIM_BATCH = 500
+"""Event claims written in one statement at most (two parameters each, far below SQLite's 32,766)."""
+
 
 class SQLiteStore(PeopleTables):
     """:class:`store.base.Store` on a SQLite file.
@@ -53,6 +57,8 @@ class SQLiteStore(PeopleTables):
 
     def __init__(self, path: str | Path, cipher: TokenCipher | None = None) -> None:
         super().__init__(path, cipher)
+        self._claims: list[tuple[str, asyncio.Future[bool]]] = []
+        self._claim_writer: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> SQLiteStore:
         await self.open()
@@ -197,13 +203,43 @@ class SQLiteStore(PeopleTables):
     # processed events -----------------------------------------------------------
 
     async def claim_event(self, key: str) -> bool:
-        """Record ``key``; True the first time, False when it was already recorded."""
-        return (
-            await self._write(
-                "INSERT OR IGNORE INTO processed_events (key, seen_at) VALUES (?, ?)", (key, _ts(utcnow()))
-            )
-            == 1
-        )
+        """Record ``key``; True the first time, False when it was already recorded.
+
+        Claims made in the same moment (a burst of updates) are written together, in one
+        transaction and one statement (group commit): each caller still returns only once
+        its claim is committed, so an update is handled only after its claim is durable.
+        """
+        claim: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._claims.append((key, claim))
+        if self._claim_writer is None or self._claim_writer.done():
+            self._claim_writer = asyncio.create_task(self._write_claims(), name="store-claims")
+        return await claim
+
+    async def _write_claims(self) -> None:
+        await asyncio.sleep(0)  # claims of the same moment join this batch
+        while self._claims:
+            batch, self._claims = self._claims[:CLAIM_BATCH], self._claims[CLAIM_BATCH:]
+            keys = list(dict.fromkeys(key for key, _ in batch))  # a key twice in a batch: the first wins
+            seen_at = _ts(utcnow())
+            try:
+                async with self._tx() as db:
+                    rows = await db.execute_fetchall(
+                        "INSERT INTO processed_events (key, seen_at) VALUES "
+                        + ", ".join("(?, ?)" for _ in keys)
+                        + " ON CONFLICT (key) DO NOTHING RETURNING key",
+                        [value for key in keys for value in (key, seen_at)],
+                    )
+            except Exception as exc:  # noqa: BLE001 - every claim of the batch fails with it
+                for _, claim in batch:
+                    if not claim.done():
+                        claim.set_exception(exc)
+                continue
+            fresh = {row[0] for row in rows}
+            for key, claim in batch:
+                first = key in fresh
+                fresh.discard(key)
+                if not claim.done():
+                    claim.set_result(first)
 
     async def prune_events(self, older_than: datetime) -> int:
         """Forget events recorded before ``older_than``; returns how many."""

@@ -150,6 +150,15 @@ class TestStoreContract:
         assert await store.prune_events(datetime.now(UTC) + timedelta(seconds=1)) == 2
         assert await store.claim_event("telegram:update:1") is True
 
+    async def test_a_burst_of_claims_is_decided_once_per_key(self, store):
+        keys = [f"telegram:update:{n % 700}" for n in range(1000)]  # 300 redelivered within the burst
+        await store.claim_event("telegram:update:5")  # and one claimed before it
+        results = await asyncio.gather(*(store.claim_event(k) for k in keys))
+        firsts = [k for k, first in zip(keys, results, strict=True) if first]
+        assert len(firsts) == len(set(firsts)) == 699
+        assert "telegram:update:5" not in firsts
+        assert not any(await asyncio.gather(*(store.claim_event(k) for k in set(keys))))
+
     async def test_count_renders(self, store):
         for n, status in enumerate(["submitting", "pending", "processing", "completed", "delivered", "failed"]):
             await store.save_render(RenderJob(f"render_{n}", "telegram:1", "s1", status=JobStatus(status)))
@@ -359,6 +368,22 @@ class TestSQLite:
                 assert (await cur.fetchone())[0] == "wal"
             async with db.execute("PRAGMA user_version") as cur:
                 assert (await cur.fetchone())[0] == len(MIGRATIONS)
+
+    async def test_a_burst_of_claims_is_one_transaction_per_batch(self, tmp_path, monkeypatch):
+        async with SQLiteStore(tmp_path / "n.db") as s:
+            transactions = 0
+            tx = s._tx
+
+            def counting_tx():
+                nonlocal transactions
+                transactions += 1
+                return tx()
+
+            monkeypatch.setattr(s, "_tx", counting_tx)
+            results = await asyncio.gather(*(s.claim_event(f"telegram:update:{n}") for n in range(1200)))
+            assert all(results) and transactions == 3  # batches of 500, 500 and 200
+        async with SQLiteStore(tmp_path / "n.db") as s:  # committed before the callers returned
+            assert not await s.claim_event("telegram:update:1199")
 
     async def test_refuses_newer_schema(self, tmp_path):
         path = tmp_path / "future.db"
