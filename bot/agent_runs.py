@@ -127,6 +127,7 @@ class AgentRuns:
         await progress.start()
         marker = {"text": text[:300], "before": before, "ref": progress.ref.id if progress.ref else None}
         await self.conversations.update_data(turn, run=marker)
+        self.scheduler.mark_durable(turn.conv.key)  # a restart now reports this run; never re-sends it
         keep_marker = False
         try:
             return await self._stream(turn, text, before, progress, follow_up=follow_up)
@@ -172,7 +173,10 @@ class AgentRuns:
             await progress.finish(t("failed_in", turn.lang, elapsed=fmt_elapsed(progress.elapsed_s)))
             raise
         except asyncio.CancelledError:
-            await asyncio.shield(progress.finish(t("run_cancelled", turn.lang)))
+            if self.scheduler.cancelled_by_user(turn.conv.key):
+                await asyncio.shield(progress.finish(t("run_cancelled", turn.lang)))
+            else:  # a shutdown: no edit now (it would hold the exit); the next process reports the run
+                await progress.stop()
             raise
         except BaseException:
             await progress.stop()

@@ -235,7 +235,12 @@ class Commands:
                 await say(turn.channel, refusal.text or "")
                 return
         key = turn.conv.key
-        await self.renders.export(turn, draft, cancelled_by_user=lambda: self.scheduler.cancelled_by_user(key))
+        await self.renders.export(
+            turn,
+            draft,
+            cancelled_by_user=lambda: self.scheduler.cancelled_by_user(key),
+            on_recorded=lambda: self.scheduler.mark_durable(key),
+        )
 
 
 def help_text(turn: Turn) -> str:

@@ -253,18 +253,24 @@ class ConversationEngine:
 
     async def wait_idle(self) -> None:
         """Wait until every message's and resumed job's work has finished (tests, orderly shutdown)."""
-        while self._quick:
-            await asyncio.gather(*list(self._quick), return_exceptions=True)
-        await self.scheduler.wait_idle()
+        while True:
+            while self._quick:
+                await asyncio.gather(*list(self._quick), return_exceptions=True)
+            await self.renders.wait_followed()  # a followed render ends by scheduling its delivery
+            await self.scheduler.wait_idle()
+            if not self._quick and not self.renders.following:
+                return
 
     async def stop_platform(self, platform: str) -> None:
         """Stop ``platform``'s in-flight work while its adapter can still post (the runtime
         calls it before the adapter disconnects). Markers and queues stay for the next process."""
+        self.renders.stop_following(f"{platform}:")
         await self._cancel_quick(f"{platform}:")
         await self.scheduler.aclose(prefix=f"{platform}:")
 
     async def aclose(self) -> None:
         """Stop background work (resumed jobs) and in-flight conversations. Idempotent."""
+        await self.renders.aclose()
         await self._cancel_quick("")
         await self.scheduler.aclose()
 

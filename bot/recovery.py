@@ -1,8 +1,9 @@
 """Restart recovery: pick up what a previous process left unfinished.
 
 Three kinds of leftovers are found in the store and handed back to the conversation's
-scheduler, in order: undelivered render jobs (polling goes on, the same status message is
-edited, the video is delivered once), agent runs cut off by the restart (reported from the
+scheduler, in order: undelivered render jobs (read in pages; those still rendering are
+polled together by the render tracker's poll scheduler, the same status message is edited,
+and the video is delivered once, in the conversation's turn), agent runs cut off by the restart (reported from the
 session state, never re-sent), and queued messages (handled in order).
 """
 
@@ -27,11 +28,11 @@ from bot.boundary import (
 from bot.conversations import SCOPE_KEY, Conversations
 from bot.identity import Identities
 from bot.nemo import timeline
-from bot.renders import RESUMABLE, RenderTracker
+from bot.renders import FOLLOWED, RenderTracker
 from bot.scheduler import ConversationScheduler
 from bot.texts import lang_of, t
 from bot.turn import Turn, say
-from store.base import Store
+from store.base import Conversation, Store
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,9 @@ ChannelFor = Callable[[ConversationKey], Awaitable[ReplyChannel | None]]
 
 Guarded = Callable[[IncomingMessage, ReplyChannel], Awaitable[None]]
 """The engine's handling of one message behind its error boundary."""
+
+RESUME_BATCH = 500
+"""Render jobs read from the store at a time on a restart."""
 
 Boundary = Callable[[Turn, Callable[[], Awaitable[None]]], Coroutine[Any, Any, None]]
 """The engine's error boundary around a piece of resumed work."""
@@ -83,18 +87,23 @@ class Recovery:
             How many jobs, runs and queued messages were picked up.
         """
         picked = 0
-        for job in await self.store.list_renders(undelivered=True):
-            if job.status not in RESUMABLE or not job.conversation_key.startswith(f"{platform}:"):
-                continue
-            turn = await self._turn_for(job.conversation_key, channel_for)
-            if turn is not None:
-                self._schedule(turn, boundary, functools.partial(self.renders.resume, turn, job))
+        async for jobs in self.store.unfinished_renders(prefix=f"{platform}:", batch=RESUME_BATCH):
+            convs = await self.store.get_conversations({job.conversation_key for job in jobs})
+            for job in jobs:
+                conv = convs.get(job.conversation_key)
+                turn = await self._turn_for(conv, channel_for) if conv is not None else None
+                if turn is None:
+                    continue
+                if job.status in FOLLOWED:  # still rendering: polled with the others, no task of its own
+                    self.renders.follow(turn, job, functools.partial(self._schedule, turn, boundary))
+                else:
+                    self._schedule(turn, boundary, functools.partial(self.renders.resume, turn, job))
                 picked += 1
         for conv in await self.store.list_conversations(prefix=f"{platform}:"):
             run, queue = conv.data.get("run"), conv.data.get("queue")
             if not isinstance(run, dict) and not queue:
                 continue
-            turn = await self._turn_for(conv.key, channel_for)
+            turn = await self._turn_for(conv, channel_for)
             if turn is None:
                 continue
             if isinstance(run, dict):
@@ -110,10 +119,8 @@ class Recovery:
     def _schedule(self, turn: Turn, boundary: Boundary, work: Callable[[], Awaitable[None]]) -> None:
         self.scheduler.submit_background(turn.conv.key, turn.conv.key, functools.partial(boundary, turn, work))
 
-    async def _turn_for(self, key: str, channel_for: ChannelFor) -> Turn | None:
-        conv = await self.store.get_conversation(key)
-        if conv is None:
-            return None
+    async def _turn_for(self, conv: Conversation, channel_for: ChannelFor) -> Turn | None:
+        key = conv.key
         try:
             conversation = ConversationKey.parse(key)
         except ValueError:

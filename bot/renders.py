@@ -10,11 +10,13 @@ was never confirmed is submitted again only when the backend has no record of it
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import shutil
 import tempfile
-from collections.abc import Callable
-from dataclasses import replace
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from bot.nemo.client import PollPolicy
 from bot.nemo.errors import NemoBadRequest, NemoError, NemoFetchRefused, NemoRenderFailed, NemoTimeoutError
 from bot.nemo.models import RenderOutcome, RenderState, RenderStatus
 from bot.nemo.retry import is_transient
+from bot.polling import PollScheduler
 from bot.progress import ProgressMessage, progress_for
 from bot.settings import Settings
 from bot.texts import fmt_elapsed, fmt_size, t
@@ -37,8 +40,29 @@ RESUMABLE = RESUMABLE_JOB_STATUSES
 """Statuses of jobs that still owe the user a video."""
 ACTIVE = ACTIVE_JOB_STATUSES
 """Statuses of jobs whose render is (or may be) running."""
+FOLLOWED = frozenset({JobStatus.PENDING, JobStatus.PROCESSING})
+"""Statuses of resumed jobs that are only polled until they end (:meth:`RenderTracker.follow`)."""
 MAX_ATTEMPTS = 2
 """A failed render is submitted once more (contract section 5), never more."""
+
+
+Finish = Callable[[Callable[[], Coroutine[Any, Any, None]]], None]
+"""Runs the work that ends a followed render in its conversation's turn, behind the engine's
+error boundary (the engine's scheduler)."""
+
+
+@dataclass(slots=True, eq=False)
+class _Followed:
+    """A resumed render being polled: the job as last recorded, and its polling state."""
+
+    turn: Turn
+    job: RenderJob
+    finish: Finish
+    claimed: bool
+    deadline: float
+    delay: float
+    progress: ProgressMessage | None = None
+    stopped: bool = False
 
 
 def should_resubmit(job: RenderJob, status: RenderStatus | None) -> bool:
@@ -59,11 +83,25 @@ class RenderTracker:
         work_dir: Where videos are downloaded before delivery (a temp dir if ``None``).
     """
 
-    def __init__(self, store: Store, settings: Settings, *, work_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        *,
+        work_dir: Path | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.store = store
         self.settings = settings
         self.work_dir = work_dir
+        self.clock = clock
         self._exporting: set[str] = set()
+        self._followed: set[_Followed] = set()
+        self._none_followed = asyncio.Event()
+        self._none_followed.set()
+        self._poller: PollScheduler[_Followed] = PollScheduler(
+            self._poll_followed, concurrency=settings.render_poll_concurrency, clock=clock
+        )
 
     def claim(self, conversation_key: str) -> bool:
         """Reserve the conversation's one export: False when one is already under way.
@@ -98,6 +136,7 @@ class RenderTracker:
         draft: dict[str, Any],
         *,
         cancelled_by_user: Callable[[], bool] = lambda: True,
+        on_recorded: Callable[[], None] = lambda: None,
         attempt: int = 1,
         progress: ProgressMessage | None = None,
     ) -> None:
@@ -108,6 +147,7 @@ class RenderTracker:
             draft: The draft to render.
             cancelled_by_user: Tells a ``/cancel`` (cancel the render) from a shutdown (leave
                 the job to be resumed by the next process).
+            on_recorded: Called once the job is in the store (a restart from then on resumes it).
             attempt: The number of the first submission (2 when a resumed job's render failed).
             progress: The status message to keep editing (a new one when ``None``).
 
@@ -134,6 +174,7 @@ class RenderTracker:
                 status_message=progress.ref.id if progress.ref else None,
             )
             await self.store.save_render(job)  # before the render exists: a crash now is recoverable
+            on_recorded()
 
         async def on_progress(status: RenderStatus) -> None:
             nonlocal job
@@ -279,6 +320,12 @@ class RenderTracker:
         except NemoTimeoutError:
             await progress.finish(error_reply(RenderTimedOut(), turn.lang) or "")
             return
+        await self._conclude(turn, job, status, draft, progress)
+
+    async def _conclude(
+        self, turn: Turn, job: RenderJob, status: RenderStatus, draft: dict[str, Any], progress: ProgressMessage
+    ) -> None:
+        """A resumed render ended as ``status``: deliver it, resubmit it once, or say why not."""
         if status.status != RenderState.COMPLETED:
             if status.cancelled:
                 await self.store.save_render(job.with_changes(status=JobStatus.CANCELLED))
@@ -295,6 +342,113 @@ class RenderTracker:
             status, turn.client.fallback_download_url(job.render_id), attempts=job.attempt
         )
         await self._deliver(turn, job, outcome, draft, progress)
+
+    # ------------------------------------------------------------------ following many renders
+
+    def follow(self, turn: Turn, job: RenderJob, finish: Finish) -> None:
+        """Follow a resumed render that is still running (``pending``/``processing``) without a
+        task of its own: it is polled by the shared :class:`~bot.polling.PollScheduler` on the
+        contract's cadence (section 5), its status message edited as it goes; when it ends,
+        ``finish`` is given the work that delivers it (or says why not), to run in the
+        conversation's turn. The conversation's one export is claimed meanwhile.
+        """
+        claimed = self.claim(turn.conv.key)
+        item = _Followed(turn, job, finish, claimed, self.clock() + self.settings.render_timeout_s, self.poll.initial_s)
+        self._followed.add(item)
+        self._none_followed.clear()
+        self._poller.add(item)
+
+    async def _poll_followed(self, item: _Followed) -> float | None:
+        """Poll one followed render once; the delay until its next poll, or ``None`` when it ended."""
+        if item.stopped:
+            return None
+        turn = item.turn
+        try:
+            status = await turn.client.render_status(item.job.render_id, attribution=turn.attribution)
+            item.job = await self._record(item.job, status)
+        except NemoError as exc:
+            self._end_followed(item, functools.partial(self._fail_followed, item, exc))
+            return None
+        if status.done:
+            self._end_followed(item, functools.partial(self._finish_followed, item, status))
+            return None
+        if item.job.status_message:  # the message a previous process posted; none: nothing to edit
+            await self._show(turn, self._followed_progress(item), status)
+        delay = item.delay
+        if self.clock() + delay > item.deadline:
+            self._end_followed(item, functools.partial(self._time_out_followed, item))
+            return None
+        item.delay = min(self.poll.max_s, delay * self.poll.factor)
+        return delay
+
+    def _end_followed(self, item: _Followed, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        self._unfollow(item)
+
+        async def run() -> None:
+            try:
+                await work()
+            finally:
+                if item.claimed:
+                    self.release(item.turn.conv.key)
+
+        item.finish(run)
+
+    def _followed_progress(self, item: _Followed) -> ProgressMessage:
+        """The followed render's status message (made on first need: most never need one)."""
+        if item.progress is None:
+            item.progress = self.progress(item.turn)
+            if item.job.status_message:
+                item.progress.adopt(SentRef(item.job.status_message))
+        return item.progress
+
+    async def _finish_followed(self, item: _Followed, status: RenderStatus) -> None:
+        turn, job = item.turn, item.job
+        progress = self._followed_progress(item)
+        if progress.ref is None:
+            await progress.start(t("rendering", turn.lang), ticker=False)
+        try:
+            draft = (await turn.client.state(job.session_id, attribution=turn.attribution)).draft
+            await self._conclude(turn, job, status, draft, progress)
+        except NemoError as exc:
+            await self._fail_followed(item, exc)
+
+    async def _fail_followed(self, item: _Followed, exc: NemoError) -> None:
+        """The backend failed for good while following: the job is marked failed, the error told."""
+        latest = await self.store.get_render(item.job.render_id) or item.job
+        if not latest.delivered and latest.status in RESUMABLE:
+            await self.store.save_render(latest.with_changes(status=JobStatus.FAILED, error=exc.message[:500]))
+        raise exc
+
+    async def _time_out_followed(self, item: _Followed) -> None:
+        await self._followed_progress(item).finish(error_reply(RenderTimedOut(), item.turn.lang) or "")
+
+    def _unfollow(self, item: _Followed) -> None:
+        self._followed.discard(item)
+        if not self._followed:
+            self._none_followed.set()
+
+    @property
+    def following(self) -> int:
+        """Resumed renders being polled."""
+        return len(self._followed)
+
+    async def wait_followed(self) -> None:
+        """Wait until no resumed render is being polled (each ended, or was stopped)."""
+        await self._none_followed.wait()
+
+    def stop_following(self, prefix: str = "") -> None:
+        """Stop following the renders of conversations whose key starts with ``prefix`` (they stay
+        in the store for the next process)."""
+        for item in [i for i in self._followed if i.turn.conv.key.startswith(prefix)]:
+            item.stopped = True
+            self._unfollow(item)
+            if item.claimed:
+                self.release(item.turn.conv.key)
+
+    async def aclose(self) -> None:
+        """Stop following every render (they stay in the store for the next process). Idempotent."""
+        self.stop_following()
+        await self._poller.aclose()
 
     # ------------------------------------------------------------------ delivery
 

@@ -49,6 +49,10 @@ class _Slot:
     queue: deque[QueuedMessage | QueuedWork] = field(default_factory=deque)
     current: asyncio.Task[None] | None = None
     cancelled: bool = False
+    message: IncomingMessage | None = None
+    """The chat message the current work handles (``None`` for resumed work)."""
+    durable: bool = False
+    """The current work has left a record a restart finds (a run marker, a render job)."""
 
 
 class Submitted(enum.Enum):
@@ -127,7 +131,7 @@ class ConversationScheduler:
             await self._queue_changed(key, slot)
             return Submitted.QUEUED, None
         slot = self._slots[key] = _Slot()
-        return Submitted.RAN, self._spawn(key, slot, work, f"conversation-{key}")
+        return Submitted.RAN, self._spawn(key, slot, work, f"conversation-{key}", msg)
 
     def submit_background(self, key: str, label: str, work: Work) -> None:
         """Run ``work`` in a task of its own, in order after what ``key`` already has."""
@@ -138,8 +142,10 @@ class ConversationScheduler:
         slot = self._slots[key] = _Slot()
         self._spawn(key, slot, work, f"resume-{label}")
 
-    def _spawn(self, key: str, slot: _Slot, first: Work, name: str) -> asyncio.Task[None]:
-        task = asyncio.create_task(self._drain(key, slot, first), name=name)
+    def _spawn(
+        self, key: str, slot: _Slot, first: Work, name: str, msg: IncomingMessage | None = None
+    ) -> asyncio.Task[None]:
+        task = asyncio.create_task(self._drain(key, slot, first, msg), name=name)
         self._background[task] = key
         task.add_done_callback(self._forget)
         return task
@@ -147,20 +153,31 @@ class ConversationScheduler:
     def _forget(self, task: asyncio.Task[None]) -> None:
         self._background.pop(task, None)
 
-    async def _drain(self, key: str, slot: _Slot, first: Work) -> None:
+    async def _drain(self, key: str, slot: _Slot, first: Work, msg: IncomingMessage | None) -> None:
         try:
-            await self._run(key, slot, first)
+            await self._run(key, slot, first, msg)
             while slot.queue:
                 item = slot.queue.popleft()
                 if isinstance(item, QueuedMessage):
                     await self._queue_changed(key, slot)
-                await self._run(key, slot, item.work)
+                    await self._run(key, slot, item.work, item.msg)
+                else:
+                    await self._run(key, slot, item.work, None)
         finally:
             self._slots.pop(key, None)
 
-    async def _run(self, key: str, slot: _Slot, work: Work) -> None:
+    def mark_durable(self, key: str) -> None:
+        """The current work of ``key`` has left a record a restart finds by itself (an agent run's
+        marker, a submitted render's job): a shutdown from now on does not hand its message to
+        the next process again (see :meth:`aclose`)."""
+        slot = self._slots.get(key)
+        if slot is not None:
+            slot.durable = True
+
+    async def _run(self, key: str, slot: _Slot, work: Work, msg: IncomingMessage | None) -> None:
         """Run one piece as a task ``/cancel`` can stop; an outer cancellation still propagates."""
         slot.cancelled = False
+        slot.message, slot.durable = msg, False
         current = slot.current = asyncio.create_task(work(), name=f"work-{key}")
         try:
             await asyncio.shield(current)
@@ -204,7 +221,14 @@ class ConversationScheduler:
     async def aclose(self, prefix: str = "") -> None:
         """Cancel the running work of conversations whose key starts with ``prefix`` (all by
         default), and background work waiting for them. Queued messages stay persisted and
-        cut-off runs keep their markers: the next process picks them up. Idempotent."""
+        cut-off runs keep their markers: the next process picks them up. A message whose work
+        had not yet left such a record (:meth:`mark_durable`) is persisted at the head of its
+        conversation's queue, so it is handled again, not lost. Idempotent."""
+        for key, slot in list(self._slots.items()):
+            if key.startswith(prefix) and slot.message is not None and not slot.durable:
+                queued = [item.msg for item in slot.queue if isinstance(item, QueuedMessage)]
+                await self._on_queue_change(key, [slot.message, *queued])
+                slot.message = None
         tasks = [task for task, key in self._background.items() if key.startswith(prefix)]
         for key, slot in self._slots.items():
             if key.startswith(prefix) and slot.current is not None and not slot.current.done():

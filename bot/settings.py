@@ -99,6 +99,8 @@ class Settings(BaseSettings):
         download_timeout_s: Total time of one download of a render or a platform file (s).
         nemo_max_connections: Connections open to NemoVideo at once; every agent run holds one
             SSE stream for its whole length (default 1000).
+        render_poll_concurrency: Render status polls in flight at most when a restart picks up
+            running renders (default 200; :mod:`bot.polling`).
     """
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
@@ -159,6 +161,7 @@ class Settings(BaseSettings):
     fetch_allowed_hosts: str = ""
     download_timeout_s: float = Field(600.0, gt=0)
     nemo_max_connections: int = Field(1000, ge=1)
+    render_poll_concurrency: int = Field(200, ge=1)
 
     @field_validator("nemo_api_url", "nemo_web_url")
     @classmethod

@@ -6,7 +6,7 @@ it. Records are small frozen dataclasses; times are timezone-aware UTC datetimes
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -248,6 +248,14 @@ class Store(Protocol):
 
     async def count_renders(self, statuses: Collection[str]) -> int:
         """How many render jobs are in one of ``statuses`` (e.g. ``ACTIVE_JOB_STATUSES``)."""
+
+    def unfinished_renders(self, *, prefix: str = "", batch: int = 500) -> AsyncIterator[list[RenderJob]]:
+        """Undelivered jobs in a :data:`RESUMABLE_JOB_STATUSES` status whose conversation key
+        starts with ``prefix``, ``batch`` at a time, in render id order (what a restart picks
+        up: a page is read only when the previous one has been handed on)."""
+
+    async def get_conversations(self, keys: Collection[str]) -> dict[str, Conversation]:
+        """The conversations with these keys (missing ones are left out), in one read."""
 
     # people and their platform accounts -----------------------------------------------
 

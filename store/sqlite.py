@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Collection
+from collections.abc import AsyncIterator, Collection
 from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
@@ -24,6 +24,7 @@ import aiosqlite
 
 from store.base import (
     INSTALL_IDENTITY,
+    RESUMABLE_JOB_STATUSES,
     Conversation,
     EncryptionRequired,
     Identity,
@@ -159,8 +160,7 @@ class SQLiteStore(PeopleTables):
         return self._conversation(row) if row is not None else None
 
     async def list_conversations(self, *, prefix: str = "", owner: str | None = None) -> list[Conversation]:
-        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        sql, params = "SELECT * FROM conversations WHERE key LIKE ? ESCAPE '\\'", [escaped + "%"]
+        sql, params = "SELECT * FROM conversations WHERE key LIKE ? ESCAPE '\\'", [_starts_with(prefix)]
         if owner is not None:
             sql += " AND owner = ?"
             params.append(owner)
@@ -303,6 +303,34 @@ class SQLiteStore(PeopleTables):
         sql += " ORDER BY created_at, rowid"
         return [self._job(r) for r in await self._all(sql, tuple(params))]
 
+    async def unfinished_renders(self, *, prefix: str = "", batch: int = 500) -> AsyncIterator[list[RenderJob]]:
+        wanted = sorted(str(s) for s in RESUMABLE_JOB_STATUSES)
+        after = ""
+        while True:  # keyset pages on the primary key: jobs saved meanwhile are neither skipped nor repeated
+            rows = await self._all(
+                "SELECT * FROM render_jobs WHERE render_id > ? AND delivered = 0"
+                f" AND status IN ({', '.join('?' * len(wanted))}) AND conversation_key LIKE ? ESCAPE '\\'"
+                " ORDER BY render_id LIMIT ?",
+                (after, *wanted, _starts_with(prefix), batch),
+            )
+            if not rows:
+                return
+            after = rows[-1]["render_id"]
+            yield [self._job(r) for r in rows]
+            if len(rows) < batch:
+                return
+
+    async def get_conversations(self, keys: Collection[str]) -> dict[str, Conversation]:
+        found: dict[str, Conversation] = {}
+        wanted = list(dict.fromkeys(keys))
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            rows = await self._all(
+                f"SELECT * FROM conversations WHERE key IN ({', '.join('?' * len(chunk))})", tuple(chunk)
+            )
+            found.update((row["key"], self._conversation(row)) for row in rows)
+        return found
+
     async def count_renders(self, statuses: Collection[str]) -> int:
         """How many render jobs are in one of ``statuses``."""
         if isinstance(statuses, str):  # one status (a JobStatus is a str too), not its letters
@@ -314,3 +342,8 @@ class SQLiteStore(PeopleTables):
             f"SELECT COUNT(*) FROM render_jobs WHERE status IN ({', '.join('?' * len(wanted))})", tuple(wanted)
         )
         return int(row[0]) if row else 0
+
+
+def _starts_with(prefix: str) -> str:
+    """A ``LIKE ... ESCAPE '\\'`` pattern matching what starts with ``prefix`` (taken literally)."""
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
