@@ -59,7 +59,7 @@ class ActivityIndicators:
         after_s: float = 1.0,
         every_s: float = 4.5,
         per_second: float = 5.0,
-        tick_s: float = 0.25,
+        tick_s: float = 0.1,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.send = send
@@ -100,19 +100,21 @@ class ActivityIndicators:
             del self._busy[target]
 
     async def _run(self) -> None:
-        tokens = 0.0
+        tokens = max(self.per_second, 1.0)
         last = self.clock()
         while self._busy:
             await asyncio.sleep(self.tick_s)
             now = self.clock()
             tokens = min(max(self.per_second, 1.0), tokens + (now - last) * self.per_second)
             last = now
+            if tokens < 1:
+                continue
             due = [
                 (busy.last_sent, target)
                 for target, busy in self._busy.items()
                 if now - busy.since >= self.after_s and now - busy.last_sent >= self.every_s
             ]
-            if not due or tokens < 1:
+            if not due:
                 continue
             due.sort(key=lambda pair: pair[0])  # the longest without an indicator first
             for _, target in due[: int(tokens)]:

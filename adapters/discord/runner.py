@@ -45,6 +45,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+PROGRESS_EDITS_PER_S = 10.0
+"""Progress edits per second at most, all channels together: a fifth of Discord's global limit
+of 50 requests/s (https://discord.com/developers/docs/topics/rate-limits#global-rate-limit)."""
 TYPING_AFTER_S = 1.0
 """Typing is shown only once work has taken this long (s): quick replies need none."""
 TYPING_EVERY_S = 8.0
@@ -134,7 +137,9 @@ class DiscordAdapter:
         intents = discord.Intents.default()
         intents.message_content = bool(settings.discord_message_content)
         self.client = NemoDiscordClient(self, intents, guild_ready_timeout=guild_ready_timeout)
-        self.pacer = EditPacer(lambda channel_id: settings.discord_edit_interval_s)
+        self.pacer = EditPacer(
+            lambda channel_id: settings.discord_edit_interval_s, progress_per_second=PROGRESS_EDITS_PER_S
+        )
         self.activity = ActivityIndicators(self._send_typing, after_s=TYPING_AFTER_S, every_s=TYPING_EVERY_S)
         self.downloads = Downloader(
             settings.fetch_policy(settings.discord_api_url, allowed=DISCORD_CDN_HOSTS), settings.http_timeout_s

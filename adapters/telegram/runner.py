@@ -62,6 +62,9 @@ CHAT_ACTION_EVERY_S = 4.5  # Telegram shows an action for about 5 s
 CHAT_ACTION_AFTER_S = 1.0
 """A chat action is sent only once work has taken this long (s), so quick answers never queue
 one ahead of a real reply in the rate limiter."""
+PROGRESS_EDITS_PER_S = 10.0
+"""Progress edits per second at most, all chats together (a third of Telegram's ~30 requests/s):
+with thousands of runs or resumed renders, replies still find room in the rate limit."""
 CHAT_ACTIONS_PER_S = 5.0
 """Chat actions per second at most, all chats together: a sixth of Telegram's ~30 requests/s
 (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this), so replies
@@ -105,7 +108,7 @@ class TelegramAdapter:
         self.app.add_handler(MessageHandler(filters.ALL & ~filters.StatusUpdate.ALL, self._on_message))
         self.app.add_handler(CallbackQueryHandler(self._on_callback))
         self.app.add_error_handler(self._on_error)
-        self.pacer = EditPacer(self._edit_interval)
+        self.pacer = EditPacer(self._edit_interval, progress_per_second=PROGRESS_EDITS_PER_S)
         self.activity = ActivityIndicators(
             self._send_action, after_s=CHAT_ACTION_AFTER_S, every_s=CHAT_ACTION_EVERY_S, per_second=CHAT_ACTIONS_PER_S
         )
