@@ -24,6 +24,7 @@ import itertools
 import logging
 import math
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -46,6 +47,8 @@ class _Lane:
     pending: dict[int | str, _Pending] = field(default_factory=dict)
     busy: bool = False
     scheduled: bool = False
+    waiting: bool = False
+    """In the queue for the shared progress budget."""
 
 
 class EditPacer:
@@ -75,6 +78,7 @@ class EditPacer:
         self._wake = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
         self._editing: set[asyncio.Task[None]] = set()
+        self._budget_queue: deque[ChatId] = deque()
         self._tokens = progress_per_second or 0.0
         self._refilled = clock()
 
@@ -122,38 +126,50 @@ class EditPacer:
 
     async def _run(self) -> None:
         while True:
-            if not self._due:
-                self._wake.clear()
-                await self._wake.wait()
-                continue
-            wait = self._due[0][0] - self.clock()
-            if wait > 0:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), wait)
-                continue
-            _, _, chat_id = heapq.heappop(self._due)
-            lane = self._lanes.get(chat_id)
-            if lane is None:
-                continue
-            lane.scheduled = False
-            if not lane.pending:
-                if not lane.busy:
-                    del self._lanes[chat_id]  # idle for a whole interval: an idle chat costs nothing
-                continue
-            # a final edit goes first; a progress edit waits for the shared budget
-            message_id = next((m for m, p in lane.pending.items() if p.final), None)
-            if message_id is None:
-                if not self._take_token():
-                    assert self.progress_per_second is not None
-                    self._schedule(chat_id, lane, self.clock() + 1 / self.progress_per_second)
+            now = self.clock()
+            while self._due and self._due[0][0] <= now:  # lanes whose interval has passed
+                _, _, chat_id = heapq.heappop(self._due)
+                lane = self._lanes.get(chat_id)
+                if lane is None:
                     continue
-                message_id = next(iter(lane.pending))
-            pending = lane.pending.pop(message_id)
-            lane.busy = True
-            task = asyncio.create_task(self._apply(chat_id, lane, message_id, pending), name=f"edit-{chat_id}")
-            self._editing.add(task)
-            task.add_done_callback(self._editing.discard)
+                lane.scheduled = False
+                if not lane.pending:
+                    if not lane.busy and not lane.waiting:
+                        del self._lanes[chat_id]  # idle for a whole interval: an idle chat costs nothing
+                    continue
+                final = next((m for m, p in lane.pending.items() if p.final), None)
+                if final is not None:  # a result or an error goes first, outside the budget
+                    self._start(chat_id, lane, final)
+                elif not lane.waiting:  # progress waits its turn for the shared budget
+                    lane.waiting = True
+                    self._budget_queue.append(chat_id)
+            while self._budget_queue and self._take_token():
+                chat_id = self._budget_queue.popleft()
+                lane = self._lanes.get(chat_id)
+                if lane is None:
+                    continue
+                lane.waiting = False
+                if lane.busy or not lane.pending:
+                    self._schedule(chat_id, lane, max(now, lane.last + self.interval_for(chat_id)))
+                    continue
+                self._start(chat_id, lane, next(iter(lane.pending)))
+            waits = [self._due[0][0] - now] if self._due else []
+            if self._budget_queue:
+                assert self.progress_per_second is not None
+                waits.append((1 - self._tokens) / self.progress_per_second)
+            self._wake.clear()
+            if not waits:
+                await self._wake.wait()
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), max(0.0, min(waits)))
+
+    def _start(self, chat_id: ChatId, lane: _Lane, message_id: int | str) -> None:
+        pending = lane.pending.pop(message_id)
+        lane.busy = True
+        task = asyncio.create_task(self._apply(chat_id, lane, message_id, pending), name=f"edit-{chat_id}")
+        self._editing.add(task)
+        task.add_done_callback(self._editing.discard)
 
     async def _apply(self, chat_id: ChatId, lane: _Lane, message_id: int | str, pending: _Pending) -> None:
         try:
@@ -188,4 +204,5 @@ class EditPacer:
                         w.cancel()
         self._lanes.clear()
         self._due.clear()
+        self._budget_queue.clear()
         self._loop = None

@@ -16,7 +16,7 @@ import heapq
 import itertools
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Generic, TypeVar
 
 log = logging.getLogger(__name__)
@@ -40,12 +40,14 @@ class PollScheduler(Generic[T]):
     def __init__(self, poll: Poll[T], *, concurrency: int = 100, clock: Callable[[], float] = time.monotonic) -> None:
         self.poll = poll
         self.clock = clock
+        self.concurrency = concurrency
         self._slots = asyncio.Semaphore(concurrency)
         self._heap: list[tuple[float, int, T]] = []
         self._order = itertools.count()
         self._wake = asyncio.Event()
         self._dispatcher: asyncio.Task[None] | None = None
         self._polling: set[asyncio.Task[None]] = set()
+        self._held = 0
 
     def __len__(self) -> int:
         """Items followed (waiting or being polled)."""
@@ -58,9 +60,21 @@ class PollScheduler(Generic[T]):
         if self._dispatcher is None or self._dispatcher.done():
             self._dispatcher = asyncio.create_task(self._dispatch(), name="poll-dispatcher")
 
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """Start no poll inside this block (items are still added): a restart adds thousands of
+        items in pages, and polls started meanwhile would slow the reading of the next pages.
+        Once it ends, items are polled in the order they are due."""
+        self._held += 1
+        try:
+            yield
+        finally:
+            self._held -= 1
+            self._wake.set()
+
     async def _dispatch(self) -> None:
         while True:  # idle, it waits for the next add (aclose ends it)
-            if not self._heap:
+            if not self._heap or self._held:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
@@ -95,3 +109,4 @@ class PollScheduler(Generic[T]):
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._dispatcher = None
+        self._slots = asyncio.Semaphore(self.concurrency)  # a poll cancelled before it ran kept its slot

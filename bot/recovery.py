@@ -87,18 +87,19 @@ class Recovery:
             How many jobs, runs and queued messages were picked up.
         """
         picked = 0
-        async for jobs in self.store.unfinished_renders(prefix=f"{platform}:", batch=RESUME_BATCH):
-            convs = await self.store.get_conversations({job.conversation_key for job in jobs})
-            for job in jobs:
-                conv = convs.get(job.conversation_key)
-                turn = await self._turn_for(conv, channel_for) if conv is not None else None
-                if turn is None:
-                    continue
-                if job.status in FOLLOWED:  # still rendering: polled with the others, no task of its own
-                    self.renders.follow(turn, job, functools.partial(self._schedule, turn, boundary))
-                else:
-                    self._schedule(turn, boundary, functools.partial(self.renders.resume, turn, job))
-                picked += 1
+        with self.renders.hold_polling():  # read every page first; then poll, oldest due first
+            async for jobs in self.store.unfinished_renders(prefix=f"{platform}:", batch=RESUME_BATCH):
+                convs = await self.store.get_conversations({job.conversation_key for job in jobs})
+                for job in jobs:
+                    conv = convs.get(job.conversation_key)
+                    turn = await self._turn_for(conv, channel_for) if conv is not None else None
+                    if turn is None:
+                        continue
+                    if job.status in FOLLOWED:  # still rendering: polled with the others, no task of its own
+                        self.renders.follow(turn, job, functools.partial(self._schedule, turn, boundary))
+                    else:
+                        self._schedule(turn, boundary, functools.partial(self.renders.resume, turn, job))
+                    picked += 1
         for conv in await self.store.list_conversations(prefix=f"{platform}:"):
             run, queue = conv.data.get("run"), conv.data.get("queue")
             if not isinstance(run, dict) and not queue:

@@ -10,6 +10,7 @@ was never confirmed is submitted again only when the backend has no record of it
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import shutil
@@ -357,6 +358,10 @@ class RenderTracker:
         self._followed.add(item)
         self._none_followed.clear()
         self._poller.add(item)
+
+    def hold_polling(self) -> contextlib.AbstractContextManager[None]:
+        """No followed render is polled inside this block (a restart adding them in pages)."""
+        return self._poller.held()
 
     async def _poll_followed(self, item: _Followed) -> float | None:
         """Poll one followed render once; the delay until its next poll, or ``None`` when it ended."""

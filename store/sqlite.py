@@ -271,7 +271,7 @@ class SQLiteStore(PeopleTables):
 
     async def save_render(self, job: RenderJob) -> None:
         j = job
-        await self._write(
+        await self._write_together(
             "INSERT OR REPLACE INTO render_jobs (render_id, conversation_key, session_id, status, progress,"
             " output_url, delivered, delivered_as, attempt, status_message, error, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -34,6 +34,9 @@ FILE_MODE = 0o600
 COMPANION_SUFFIXES = ("-wal", "-shm", "-journal")
 """Files SQLite keeps beside the database."""
 
+WRITE_BATCH = 500
+"""Statements written in one shared transaction at most (:meth:`SQLiteConnection._write_together`)."""
+
 
 def ts(value: datetime | None) -> str | None:
     """``value`` as ISO 8601 text (as given), or ``None``."""
@@ -101,6 +104,8 @@ class SQLiteConnection:
         self.cipher = cipher
         self._db: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
+        self._batch: list[tuple[str, tuple[Any, ...], asyncio.Future[None]]] = []
+        self._batch_writer: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
         """Connect, set the pragmas and apply pending migrations. Does nothing if open."""
@@ -162,6 +167,45 @@ class SQLiteConnection:
                 await db.rollback()
                 raise
             await db.commit()
+
+    async def _write_together(self, sql: str, params: tuple[Any, ...]) -> None:
+        """Run one statement in a transaction shared with the statements other callers hand in
+        at the same moment (group commit: a burst of render updates after a restart is a few
+        transactions, not thousands). Returns once the transaction is committed.
+
+        Raises:
+            Exception: What the shared transaction raised (every statement in it is rolled back).
+        """
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._batch.append((sql, params, done))
+        if self._batch_writer is None or self._batch_writer.done():
+            self._batch_writer = asyncio.create_task(self._write_batches(), name="store-batch")
+        await done
+
+    async def _write_batches(self) -> None:
+        await asyncio.sleep(0)  # statements of the same moment join this batch
+        while self._batch:
+            batch, self._batch = self._batch[:WRITE_BATCH], self._batch[WRITE_BATCH:]
+            try:
+                async with self._tx() as db:
+                    start = 0
+                    while start < len(batch):  # consecutive runs of one statement: one executemany
+                        end = start
+                        while end < len(batch) and batch[end][0] == batch[start][0]:
+                            end += 1
+                        await db.executemany(batch[start][0], [params for _, params, _ in batch[start:end]])
+                        start = end
+            except Exception as exc:  # noqa: BLE001 - handed to every caller of the batch
+                outcome: BaseException | None = exc
+            else:
+                outcome = None
+            for _, _, done in batch:
+                if done.done():
+                    continue
+                if outcome is None:
+                    done.set_result(None)
+                else:
+                    done.set_exception(outcome)
 
     async def _write(self, sql: str, params: tuple[Any, ...]) -> int:
         """Run one statement in its own transaction; returns its row count."""
