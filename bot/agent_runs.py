@@ -124,11 +124,12 @@ class AgentRuns:
         assert sid is not None
         before = (await turn.client.state(sid, attribution=turn.attribution)).draft
         progress = self.progress(turn)
-        await progress.start()
+        await progress.start(wait=False)  # the run starts now; the message follows as the rate limit allows
         marker = {"text": text[:300], "before": before, "ref": progress.ref.id if progress.ref else None}
         await self.conversations.update_data(turn, run=marker)
         self.scheduler.mark_durable(turn.conv.key)  # a restart now reports this run; never re-sends it
         keep_marker = False
+        noted = asyncio.create_task(self._note_progress_ref(turn, marker, progress), name="run-marker-ref")
         try:
             return await self._stream(turn, text, before, progress, follow_up=follow_up)
         except asyncio.CancelledError:
@@ -137,7 +138,17 @@ class AgentRuns:
             raise
         finally:
             if not keep_marker:
+                noted.cancel()
                 await asyncio.shield(self.conversations.update_data(turn, run=None))
+
+    async def _note_progress_ref(self, turn: Turn, marker: dict[str, Any], progress: ProgressMessage) -> None:
+        """Add the progress message to the run's marker once it is posted (a restart then marks
+        that message as interrupted)."""
+        if marker["ref"] is not None:
+            return
+        ref = await progress.posted()
+        if ref is not None:
+            await self.conversations.update_data(turn, run=marker | {"ref": ref.id})
 
     async def _stream(
         self, turn: Turn, text: str, before: dict[str, Any], progress: ProgressMessage, *, follow_up: bool

@@ -11,8 +11,10 @@ import asyncio
 import contextlib
 import importlib.util
 import logging
+import os
 import signal
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -143,6 +145,31 @@ def _emulator(args: argparse.Namespace) -> int:
     return 0
 
 
+SHUTDOWN_GRACE_S = 9.0
+"""How long an orderly stop may take (s) before the process exits anyway. Everything a restart
+needs is already in the store by then (render jobs, run markers, queues: docs/reliability.md),
+and supervisors (systemd, Docker) kill a process that does not exit within 10 s of SIGTERM."""
+
+
+def _exit_after(seconds: float, log: logging.Logger) -> None:
+    """Start a watchdog that ends the process if the orderly stop hangs (named tasks are logged)."""
+
+    loop = asyncio.get_running_loop()
+
+    def fire() -> None:
+        try:
+            pending = sorted({task.get_name() for task in asyncio.all_tasks(loop)})
+        except RuntimeError:  # the set changed under us: the names are only a hint
+            pending = []
+        log.warning("stopping took over %.0f s; exiting now (still running: %s)", seconds, ", ".join(pending[:20]))
+        logging.shutdown()
+        os._exit(0)
+
+    timer = threading.Timer(seconds, fire)
+    timer.daemon = True
+    timer.start()
+
+
 async def _chat(settings: Settings) -> int:
     from bot.adapter import serve
     from bot.app import load_adapter, open_runtime
@@ -181,6 +208,7 @@ async def _run(settings: Settings) -> int:
         }
         waiter = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        _exit_after(SHUTDOWN_GRACE_S, log)
         for task, name in tasks.items():
             if task in done and not task.cancelled():
                 exc = task.exception()

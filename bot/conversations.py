@@ -119,7 +119,8 @@ class Conversations:
                 setup: ProgressMessage | None = None
                 if WELCOMED_KEY not in fresh.data:
                     setup = progress_for(turn.channel, turn.lang, self.settings)
-                    await setup.start(t("setting_up", turn.lang), ticker=False)
+                    # posted in the background: a burst of new users does not wait on the chat's rate limit
+                    await setup.start(t("setting_up", turn.lang), ticker=False, wait=False)
                 try:
                     info = await turn.client.create_session(fresh.language, attribution=turn.attribution)
                 except BaseException:
@@ -135,7 +136,7 @@ class Conversations:
                 log.info("conversation %s -> new session %s", fresh.key, info.session_id)
                 turn.conv = fresh
                 if setup is not None:
-                    await setup.finish(ready_text(turn))
+                    setup.finish_soon(ready_text(turn))
             turn.conv = fresh
             return fresh
 

@@ -21,6 +21,9 @@ from bot.texts import fmt_elapsed, t
 
 log = logging.getLogger(__name__)
 
+_BACKGROUND: set[asyncio.Task[None]] = set()
+"""Final edits made in the background (:meth:`ProgressMessage.finish_soon`), kept referenced."""
+
 
 def stage_for_tool(name: str, lang: str = "en") -> str:
     """The progress stage for a tool name (contract section 3).
@@ -74,6 +77,7 @@ class ProgressMessage:
         self._last_still = 0.0
         self._started = 0.0
         self._ticker: asyncio.Task[None] | None = None
+        self._posting: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
     @property
@@ -87,20 +91,44 @@ class ProgressMessage:
             lines.append(self.still_note)
         return "\n".join(lines)
 
-    async def start(self, text: str | None = None, *, ticker: bool = True) -> None:
-        """Post the message and start the heartbeat ticker."""
+    async def start(self, text: str | None = None, *, ticker: bool = True, wait: bool = True) -> None:
+        """Post the message and start the heartbeat ticker.
+
+        Args:
+            text: The first stage (default: "Working...").
+            ticker: Keep the elapsed time and "still working" notes up to date.
+            wait: Return once the message is posted. ``False`` posts it in the background, so
+                the work it reports on (an agent run, a session) starts at once however long
+                the platform's rate limit holds the message; later updates wait for it.
+        """
         self._started = self._last_still = self.clock()
         if text:
             self.stage_text = text
-        body = self._render()
+        if wait:
+            await self._post(self._render())
+        else:
+            self._posting = asyncio.create_task(self._post(self._render()), name="progress-post")
+        if ticker:
+            self._ticker = asyncio.create_task(self._tick(), name="progress-ticker")
+
+    async def _post(self, body: str) -> None:
         try:
             self.ref = await self.channel.send(Reply(body, final=False))
             self._shown = body
             self._last_edit = self.clock()
         except ChannelError as exc:
             log.warning("could not post a progress message: %s", exc)
-        if ticker:
-            self._ticker = asyncio.create_task(self._tick(), name="progress-ticker")
+
+    async def posted(self) -> SentRef | None:
+        """The message's ref once it is posted (waits for a background post; ``None``: it could not be)."""
+        await self._posted()
+        return self.ref
+
+    async def _posted(self) -> None:
+        """Wait until a message posted in the background is there (it is posted even if the
+        waiter is cancelled)."""
+        if self._posting is not None:
+            await asyncio.shield(self._posting)
 
     async def _tick(self) -> None:
         step = max(0.05, min(self.edit_interval_s, self.heartbeat_interval_s, 1.0))
@@ -131,6 +159,7 @@ class ProgressMessage:
 
     async def _push(self, *, force: bool = False, new_message_ok: bool = False) -> None:
         async with self._lock:
+            await self._posted()
             body = self._render()
             if body == self._shown and not force:
                 return
@@ -162,6 +191,12 @@ class ProgressMessage:
         self.stage_text = text
         self.still_note = None
         await self._push(force=True)
+
+    def finish_soon(self, text: str) -> None:
+        """:meth:`finish` in the background (the caller goes on at once; a failure is logged)."""
+        task = asyncio.create_task(self.finish(text), name="progress-finish")
+        _BACKGROUND.add(task)
+        task.add_done_callback(_BACKGROUND.discard)
 
     async def stop(self) -> None:
         """Stop the ticker without a final edit. Idempotent."""

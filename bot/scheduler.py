@@ -224,11 +224,13 @@ class ConversationScheduler:
         cut-off runs keep their markers: the next process picks them up. A message whose work
         had not yet left such a record (:meth:`mark_durable`) is persisted at the head of its
         conversation's queue, so it is handled again, not lost. Idempotent."""
+        handed_on = []
         for key, slot in list(self._slots.items()):
             if key.startswith(prefix) and slot.message is not None and not slot.durable:
                 queued = [item.msg for item in slot.queue if isinstance(item, QueuedMessage)]
-                await self._on_queue_change(key, [slot.message, *queued])
+                handed_on.append(self._on_queue_change(key, [slot.message, *queued]))
                 slot.message = None
+        await asyncio.gather(*handed_on)  # written together: a shutdown during a burst stays short
         tasks = [task for task, key in self._background.items() if key.startswith(prefix)]
         for key, slot in self._slots.items():
             if key.startswith(prefix) and slot.current is not None and not slot.current.done():

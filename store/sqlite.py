@@ -183,7 +183,7 @@ class SQLiteStore(PeopleTables):
 
     async def save_conversation(self, conversation: Conversation) -> None:
         c = conversation
-        await self._write(
+        await self._write_together(
             "INSERT OR REPLACE INTO conversations"
             " (key, skill, language, session_id, task_id, data, created_at, updated_at, owner)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

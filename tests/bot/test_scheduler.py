@@ -93,3 +93,33 @@ async def test_keyed_locks_exist_only_while_held_or_awaited():
     await asyncio.gather(hold("a"), hold("b"))
     assert order == ["a+", "a-", "b+", "b-"]  # one at a time
     assert len(locks) == 0
+
+
+async def test_a_shutdown_hands_unrecorded_messages_to_the_next_process_and_not_recorded_ones():
+    saved: dict[str, list[str]] = {}
+
+    async def on_queue(key: str, messages: list[IncomingMessage]) -> None:
+        saved[key] = [m.text for m in messages]
+
+    scheduler = ConversationScheduler(on_queue)
+    started = {"early": asyncio.Event(), "sent": asyncio.Event()}
+
+    def work(key: str, *, durable: bool):
+        async def run() -> None:
+            if durable:
+                scheduler.mark_durable(key)  # e.g. the run marker is written: a restart reports it
+            started[key].set()
+            await asyncio.sleep(30)
+
+        return run
+
+    channel = RecordingChannel()
+    outcome, task = await scheduler.start("early", msg("not yet sent"), channel, work("early", durable=False))
+    assert outcome is Submitted.RAN and task is not None
+    await scheduler.start("early", msg("queued behind"), channel, work("early", durable=False))
+    await scheduler.start("sent", msg("already sent"), channel, work("sent", durable=True))
+    await asyncio.gather(*(e.wait() for e in started.values()))
+    await scheduler.aclose()
+    assert saved["early"] == ["not yet sent", "queued behind"]  # handled again, in order, after a restart
+    assert "sent" not in saved  # its own record brings it back; never sent twice
+    assert task.done() and scheduler.active() == []
