@@ -100,3 +100,15 @@ async def test_a_rejected_token_never_reaches_the_log(tmp_path):
     assert proc.returncode == 1, text[-2000:]
     assert "InvalidToken" in text or "rejected" in text, text[-2000:]
     assert token not in text and token.split(":")[1] not in text
+
+
+def test_thousands_of_tokens_with_one_prefix_are_each_masked_and_the_longest_match_wins():
+    redactor = SecretRedactor()
+    tokens = [f"personal-{n:06d}-{'q' * 20}" for n in range(10_000)]  # one prefix, no known shape
+    for token in tokens:
+        redactor.add(token)
+    redactor.add("abcdefgh")
+    redactor.add("abcdefgh12345678")
+    text = f"a {tokens[1]} b {tokens[9_999]}c abcdefgh12345678 abcdefgh9"
+    assert redactor.redact(text) == f"a {MASK} b {MASK}c {MASK} {MASK}9"
+    assert redactor.redact("personal-000001 is only a prefix") == "personal-000001 is only a prefix"
