@@ -10,6 +10,7 @@ by PTB's ``AIORateLimiter`` (``retry_after`` honoured, retried).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message
@@ -17,6 +18,7 @@ from telegram.error import BadRequest, TelegramError
 
 from adapters.pacing import EditPacer
 from adapters.telegram.converters import keyboard
+from adapters.telegram.priority import progress_requests
 from bot.boundary import ChannelError, ChannelLimits, OutgoingVideo, Reply, SentRef
 
 log = logging.getLogger(__name__)
@@ -81,14 +83,16 @@ class TelegramChannel:
         )
 
     async def send(self, reply: Reply) -> SentRef:
+        """Post ``reply`` (a progress message, ``final=False``, gives way to answers: :mod:`.priority`)."""
         try:
-            message = await self.bot.send_message(
-                chat_id=self.chat_id,
-                text=reply.text[:MESSAGE_LIMIT],
-                message_thread_id=self.thread_id,
-                reply_markup=self._keyboard(reply),
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-            )
+            with progress_requests() if not reply.final else contextlib.nullcontext():
+                message = await self.bot.send_message(
+                    chat_id=self.chat_id,
+                    text=reply.text[:MESSAGE_LIMIT],
+                    message_thread_id=self.thread_id,
+                    reply_markup=self._keyboard(reply),
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                )
         except TelegramError as exc:
             raise ChannelError(f"sendMessage failed: {type(exc).__name__}: {exc.message[:200]}") from None
         return SentRef(str(message.message_id))
@@ -128,13 +132,14 @@ class TelegramChannel:
 
         async def do_edit() -> None:
             try:
-                await self.bot.edit_message_text(
-                    text=reply.text[:MESSAGE_LIMIT],
-                    chat_id=self.chat_id,
-                    message_id=message_id,
-                    reply_markup=self._keyboard(reply),
-                    link_preview_options=LinkPreviewOptions(is_disabled=True),
-                )
+                with progress_requests() if not reply.final else contextlib.nullcontext():
+                    await self.bot.edit_message_text(
+                        text=reply.text[:MESSAGE_LIMIT],
+                        chat_id=self.chat_id,
+                        message_id=message_id,
+                        reply_markup=self._keyboard(reply),
+                        link_preview_options=LinkPreviewOptions(is_disabled=True),
+                    )
             except TelegramError as exc:
                 if _not_modified(exc):
                     return

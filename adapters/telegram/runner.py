@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from telegram import BotCommand, CallbackQuery, Message, Update
 from telegram.constants import ChatAction, ChatType
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
 from adapters.activity import SLOW_INTENTS, ActivityIndicators
 from adapters.downloads import CHUNK, TELEGRAM_FILE_HOSTS, Downloader
@@ -40,6 +40,7 @@ from adapters.telegram.converters import (
     media_of,
     to_incoming,
 )
+from adapters.telegram.priority import PriorityRateLimiter, progress_requests
 from adapters.telegram.webhook import WebhookServer
 from bot.boundary import ChannelError, ConversationKey, IncomingMessage, Reply, Scope
 from bot.intents import IntentKind, route
@@ -98,7 +99,7 @@ class TelegramAdapter:
             settings.telegram_token.get_secret_value(),
             api_url=settings.telegram_api_url,
             local_mode=self.local_mode,
-            rate_limiter=AIORateLimiter(max_retries=5),
+            rate_limiter=PriorityRateLimiter(max_retries=5),
         )
         builder = Application.builder().bot(bot).concurrent_updates(True)
         if settings.telegram_webhook_url:
@@ -326,7 +327,8 @@ class TelegramAdapter:
 
     async def _send_action(self, target: Hashable, action: str) -> None:
         chat_id, thread_id = cast(tuple[int, int | None], target)
-        await self.app.bot.send_chat_action(chat_id=chat_id, action=action, message_thread_id=thread_id)
+        with progress_requests():  # answers go first
+            await self.app.bot.send_chat_action(chat_id=chat_id, action=action, message_thread_id=thread_id)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         error = context.error
