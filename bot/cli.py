@@ -152,16 +152,23 @@ and supervisors (systemd, Docker) kill a process that does not exit within 10 s 
 
 
 def _exit_after(seconds: float, log: logging.Logger) -> None:
-    """Start a watchdog that ends the process if the orderly stop hangs (named tasks are logged)."""
+    """Start a watchdog that ends the process if the orderly stop hangs (what still runs is logged)."""
 
     loop = asyncio.get_running_loop()
 
+    done = threading.Event()
+
+    def report() -> None:  # on the loop's thread: the tasks can be read safely
+        for task in asyncio.all_tasks(loop):
+            frames = task.get_stack(limit=8)
+            where = " <- ".join(f"{f.f_code.co_name}:{f.f_lineno}" for f in reversed(frames))
+            log.warning("still running at exit: %s: %s", task.get_name(), where[:400])
+        done.set()
+
     def fire() -> None:
-        try:
-            pending = sorted({task.get_name() for task in asyncio.all_tasks(loop)})
-        except RuntimeError:  # the set changed under us: the names are only a hint
-            pending = []
-        log.warning("stopping took over %.0f s; exiting now (still running: %s)", seconds, ", ".join(pending[:20]))
+        log.warning("stopping took over %.0f s; exiting now", seconds)
+        loop.call_soon_threadsafe(report)
+        done.wait(1.0)
         logging.shutdown()
         os._exit(0)
 
