@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,16 @@ def clip(path: Path = BIKES) -> Attachment:
 def chat_message(key: ConversationKey, text: str = "", *attachments: Attachment, **fields: Any) -> IncomingMessage:
     """A message from user ``u1`` in ``key``'s conversation (``fields``: any other field)."""
     return IncomingMessage(conversation=key, sender="u", sender_id="u1", text=text, attachments=attachments, **fields)
+
+
+async def until(condition: Callable[[], bool], timeout: float = 1.0) -> bool:
+    """Let the loop run until ``condition()`` holds (True) or ``timeout`` passes (False)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.002)
+    return True
 
 
 def fast_emulator_config(**overrides: object) -> EmulatorConfig:

@@ -10,16 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Hashable
 
 from adapters.activity import ActivityIndicators
-
-
-async def until(condition: Callable[[], bool], timeout: float = 1.0) -> bool:
-    """Let the loop run until ``condition()`` holds (True) or ``timeout`` passes (False)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.002)
-    return True
+from tests.conftest import until
 
 
 class Recorder:

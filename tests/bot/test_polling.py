@@ -7,21 +7,11 @@ import itertools
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
 
 import pytest
 
 from bot.polling import PollScheduler
-
-
-async def until(condition: Callable[[], bool], timeout: float = 1.0) -> bool:
-    """Let the loop run until ``condition()`` holds (True) or ``timeout`` passes (False)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.002)
-    return True
+from tests.conftest import until
 
 
 def scheduler_tasks() -> list[asyncio.Task[object]]:
