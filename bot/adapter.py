@@ -76,10 +76,12 @@ async def running(runtime: Runtime, adapter: Adapter) -> AsyncIterator[Adapter]:
     On exit the platform's in-flight work is stopped first, then the adapter disconnects.
     """
     await adapter.start()
+    runtime.connected.add(adapter.platform)
     try:
         await runtime.engine.resume(adapter.platform, adapter.channel_for)
         yield adapter
     finally:
+        runtime.connected.discard(adapter.platform)
         try:
             await runtime.engine.stop_platform(adapter.platform)  # while the adapter can still post
         finally:

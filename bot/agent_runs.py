@@ -14,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bot import metrics
 from bot.access import AccessPolicy, RunSlots
 from bot.boundary import Button
 from bot.conversations import Conversations
@@ -113,7 +114,12 @@ class AgentRuns:
             await say(turn.channel, t("run_waiting", turn.lang, place=place))
 
         async with self.slots.hold(told_to_wait):
-            export = await self._run(turn, text)
+            metrics.RUNS_IN_FLIGHT.inc()
+            try:
+                with metrics.RUN_SECONDS.time():
+                    export = await self._run(turn, text)
+            finally:
+                metrics.RUNS_IN_FLIGHT.dec()
         if export and self.on_export is not None:  # after the run's slot is free: a render takes minutes
             await self.on_export(turn)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import cast
 
@@ -48,6 +48,8 @@ class Runtime:
     store: Store
     client: NemoClient
     engine: ConversationEngine
+    connected: set[str] = field(default_factory=set)
+    """Platforms whose adapter is connected (:func:`bot.adapter.running`; ``/readyz``)."""
 
 
 @contextlib.asynccontextmanager

@@ -15,12 +15,14 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.profiles import PROFILES
 
 if TYPE_CHECKING:
+    from bot.app import Runtime
     from bot.settings import Settings
 
 
@@ -145,6 +147,25 @@ def _emulator(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.asynccontextmanager
+async def _health(runtime: Runtime, platforms: list[str]) -> AsyncIterator[None]:
+    """Serve ``/healthz``, ``/readyz`` and ``/metrics`` on ``HEALTH_PORT`` while the bot runs
+    (a taken port is logged, not fatal: the bot itself still works)."""
+    from bot.health import HealthServer
+
+    listen = runtime.settings.health_listen()
+    server = HealthServer(runtime, lambda: {name: name in runtime.connected for name in platforms})
+    if listen is not None:
+        try:
+            await server.start(*listen)
+        except OSError as exc:
+            logging.getLogger("nemobot").warning("no health server on %s:%s: %s", *listen, exc.strerror)
+    try:
+        yield
+    finally:
+        await server.stop()
+
+
 SHUTDOWN_GRACE_S = 9.0
 """How long an orderly stop may take (s) before the process exits anyway. Everything a restart
 needs is already in the store by then (render jobs, run markers, queues: docs/reliability.md),
@@ -209,7 +230,7 @@ async def _run(settings: Settings) -> int:
             loop.add_signal_handler(sig, stop.set)
     log = logging.getLogger("nemobot")
     failed = False
-    async with open_runtime(settings) as runtime:
+    async with open_runtime(settings) as runtime, _health(runtime, list(factories)):
         tasks = {
             asyncio.create_task(serve(runtime, f.create(runtime)), name=f"adapter-{n}"): n for n, f in factories.items()
         }

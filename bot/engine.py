@@ -19,6 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from bot import metrics
 from bot.access import AccessPolicy, RunSlots
 from bot.accounts import AccountCommands
 from bot.agent_runs import AgentRuns
@@ -124,6 +125,11 @@ class ConversationEngine:
         self.recovery = Recovery(store, self.conversations, self.scheduler, self.renders, self.identities)
         self._claims = 0
         self._quick: dict[asyncio.Task[None], str] = {}
+        metrics.watch(
+            queued=self.scheduler.queued,
+            busy=lambda: len(self.scheduler.active()),
+            followed=lambda: self.renders.following,
+        )
 
     # ------------------------------------------------------------------ entry points
 
@@ -161,15 +167,18 @@ class ConversationEngine:
             The task doing the work (it ends when the message, and anything queued behind
             it, is done), or ``None`` when there is nothing more to do (refused, queued, full).
         """
+        metrics.UPDATES.labels(msg.conversation.platform).inc()
         intent = route(msg.text, bool(msg.attachments))
         msg = self._scoped(msg)
         quick = intent.kind in READ_ONLY
         person = await (self.identities.known_person(msg.account) if quick else self.identities.person_of(msg.account))
         refusal = await self.access.admit(msg, person)
+        reason = "access"
         if refusal is None and _runs_agent(intent):
             assert person is not None  # agent requests are never READ_ONLY
-            refusal = await self.access.rate_limit(msg, person)
+            refusal, reason = await self.access.rate_limit(msg, person), "rate_limit"
         if refusal is not None:
+            metrics.REFUSALS.labels(reason).inc()
             if refusal.text:
                 await say(channel, refusal.text)
             return None
@@ -179,6 +188,7 @@ class ConversationEngine:
         work: Work = lambda: self._guarded(msg, channel, intent, person)  # noqa: E731
         if intent.kind is IntentKind.EXPORT:
             if not self.renders.claim(key):  # one export at a time per conversation
+                metrics.REFUSALS.labels("render_busy").inc()
                 await say(channel, t("render_busy", lang_of(msg.locale)))
                 return None
             work = self._exporting(key, work)
@@ -188,6 +198,7 @@ class ConversationEngine:
         if outcome is Submitted.QUEUED:
             await say(channel, t("queued", lang_of(msg.locale)))
         elif outcome is Submitted.FULL:
+            metrics.REFUSALS.labels("queue_full").inc()
             await say(channel, t("queue_full", lang_of(msg.locale), n=self.settings.max_queued_messages))
         return task
 
@@ -341,6 +352,7 @@ class ConversationEngine:
         if isinstance(exc, ChannelError):
             log.warning("chat error in %s: %s", where, exc)
         elif isinstance(exc, NemoError):
+            metrics.BACKEND_ERRORS.labels(type(exc).__name__).inc()
             log.warning("NemoVideo error in %s: %r", where, exc)
         elif isinstance(exc, BotError):
             log.warning("could not finish a request in %s: %r (cause: %r)", where, exc, exc.__cause__)

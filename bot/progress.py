@@ -44,6 +44,12 @@ def stage_for_tool(name: str, lang: str = "en") -> str:
     return t("stage_other", lang)
 
 
+def progress_bar(pct: float, width: int = 10) -> str:
+    """A text progress bar: ``progress_bar(60)`` -> ``"▓▓▓▓▓▓░░░░"`` (``pct`` in 0-100, clamped)."""
+    filled = round(max(0.0, min(100.0, pct)) / 100 * width)
+    return "▓" * filled + "░" * (width - filled)
+
+
 class ProgressMessage:
     """The progress message of one run or render.
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from bot import metrics
 from bot.boundary import OutgoingVideo, Scope, SentRef
 from bot.errors import RenderTimedOut, error_reply
 from bot.nemo import timeline
@@ -29,7 +30,7 @@ from bot.nemo.errors import NemoBadRequest, NemoError, NemoFetchRefused, NemoRen
 from bot.nemo.models import RenderOutcome, RenderState, RenderStatus
 from bot.nemo.retry import is_transient
 from bot.polling import PollScheduler
-from bot.progress import ProgressMessage, progress_for
+from bot.progress import ProgressMessage, progress_bar, progress_for
 from bot.settings import Settings
 from bot.texts import fmt_elapsed, fmt_size, t
 from bot.turn import Turn, say, say_private
@@ -201,9 +202,11 @@ class RenderTracker:
                     if should_resubmit(job, exc.status):
                         await progress.stage(t("render_retry", turn.lang))
                         continue
+                metrics.RENDERS.labels("cancelled" if exc.status and exc.status.cancelled else "failed").inc()
                 await progress.finish(_failure_line(exc, exc.status, turn.lang))
                 return
             except NemoTimeoutError as exc:
+                metrics.RENDERS.labels("timed_out").inc()
                 await progress.finish(error_reply(RenderTimedOut(), turn.lang) or "")
                 log.warning("render for %s timed out: %r", turn.conv.key, exc)
                 return
@@ -245,7 +248,8 @@ class RenderTracker:
     async def _show(self, turn: Turn, progress: ProgressMessage, status: RenderStatus) -> None:
         if status.status in {RenderState.PENDING, RenderState.PROCESSING}:
             pct = int(status.progress)
-            await progress.stage(t("rendering_pct", turn.lang, pct=pct) if pct > 0 else t("rendering", turn.lang))
+            text = t("rendering_pct", turn.lang, pct=pct, bar=progress_bar(pct))
+            await progress.stage(text if pct > 0 else t("rendering", turn.lang))
 
     async def _cancel(self, turn: Turn, job: RenderJob | None, progress: ProgressMessage) -> None:
         if job is not None:
@@ -561,6 +565,9 @@ class RenderTracker:
         finally:
             shutil.rmtree(work, ignore_errors=True)
         await self.store.save_render(job.with_changes(status=JobStatus.DELIVERED, delivered=True))
+        metrics.DELIVERIES.labels("file" if video is not None else "link").inc()
+        metrics.RENDERS.labels("delivered").inc()
+        metrics.RENDER_SECONDS.observe(progress.elapsed_s)
         if link and shared_chat:
             await say_private(turn, t("project_link", turn.lang, url=link))
 

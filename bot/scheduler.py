@@ -84,6 +84,10 @@ class ConversationScheduler:
         """True while work of conversation ``key`` runs."""
         return key in self._slots
 
+    def queued(self) -> int:
+        """Messages waiting behind their conversation's current work, in all conversations."""
+        return sum(isinstance(item, QueuedMessage) for slot in self._slots.values() for item in slot.queue)
+
     def active(self) -> list[str]:
         """Keys of the conversations with work running."""
         return list(self._slots)

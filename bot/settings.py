@@ -101,6 +101,8 @@ class Settings(BaseSettings):
             SSE stream for its whole length (default 1000).
         render_poll_concurrency: Render status polls in flight at most when a restart picks up
             running renders (default 200; :mod:`bot.polling`).
+        health_port: Where ``nemobot run`` serves ``/healthz``, ``/readyz`` and ``/metrics``:
+            ``PORT`` or ``HOST:PORT`` (default ``127.0.0.1:8080``); ``off`` for none (:mod:`bot.health`).
     """
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
@@ -162,6 +164,7 @@ class Settings(BaseSettings):
     download_timeout_s: float = Field(600.0, gt=0)
     nemo_max_connections: int = Field(1000, ge=1)
     render_poll_concurrency: int = Field(200, ge=1)
+    health_port: str = "127.0.0.1:8080"
 
     @field_validator("nemo_api_url", "nemo_web_url")
     @classmethod
@@ -169,6 +172,16 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("health_port")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        parse_listen(value)
+        return value.strip()
+
+    def health_listen(self) -> tuple[str, int] | None:
+        """``HEALTH_PORT`` as ``(host, port)``, or ``None`` when the health server is off."""
+        return parse_listen(self.health_port)
 
     @field_validator("nemo_client_id")
     @classmethod
@@ -373,3 +386,20 @@ def load_settings(**overrides: object) -> Settings:
         name = str(first["loc"][0]).upper() if first["loc"] else "TELEGRAM_WEBHOOK_SECRET"
         message = str(first["msg"]).removeprefix("Value error, ")
         raise SettingsError(f"setting {name}: {message}") from None
+
+
+def parse_listen(value: str) -> tuple[str, int] | None:
+    """``"8080"`` -> ``("127.0.0.1", 8080)``, ``"0.0.0.0:9"`` -> ``("0.0.0.0", 9)``; ``""``, ``"0"``
+    or ``"off"`` -> ``None``.
+
+    Raises:
+        ValueError: Not a port or ``host:port``.
+    """
+    value = value.strip()
+    if value.lower() in {"", "0", "off", "none"}:
+        return None
+    host, _, port = value.rpartition(":")
+    number = int(port)
+    if not 0 < number < 65536:
+        raise ValueError(f"port out of range: {number}")
+    return (host.strip("[]") or "127.0.0.1"), number

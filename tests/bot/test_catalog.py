@@ -33,6 +33,7 @@ from bot.catalog import (
 )
 from bot.intents import MENU
 from bot.profiles import PROFILES, SkillProfile
+from bot.progress import progress_bar
 from bot.texts import FORMATS_LINE, LANGS, button_label, command_description, formats_line, messages, t
 
 CJK = re.compile(r"[\u3400-\u9fff]")
@@ -200,7 +201,7 @@ def test_t_fills_placeholders_in_each_language():
     assert t("done_in", elapsed="3 s") == "✅ Done in 3 s."
     assert t("done_in", "zh", elapsed="3 s") == "✅ 完成，用时 3 s。"
     assert t("queued", "zh").startswith("⏳ 上一个请求")
-    assert t("rendering_pct", pct=40) == "🎞️ Rendering... 40%"
+    assert t("rendering_pct", pct=40, bar=progress_bar(40)) == "🎞️ Rendering ▓▓▓▓░░░░░░ 40%"
 
 
 def test_unknown_language_falls_back_to_english_and_unknown_key_raises():
