@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"nemobot: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _configure_logging(settings, to_file=args.command == "chat")
     from bot.redact import install, register_secrets
 
     register_secrets(settings.secrets())
@@ -97,6 +97,28 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "chat":
         return asyncio.run(_chat(settings))
     return asyncio.run(_run(settings))
+
+
+LOG_LINE = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def _configure_logging(settings: Settings, *, to_file: bool) -> None:
+    """The root handler: stderr (``nemobot run``) or ``CHAT_LOG_FILE`` (``nemobot chat``, whose
+    terminal is the conversation), as text lines or JSON objects (``LOG_FORMAT``)."""
+    handler: logging.Handler
+    if to_file:
+        handler = logging.FileHandler(settings.chat_log_file, encoding="utf-8")
+    else:
+        handler = logging.StreamHandler()
+    if settings.log_format == "json":
+        from pythonjsonlogger.json import JsonFormatter
+
+        handler.setFormatter(
+            JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s", rename_fields={"levelname": "level"})
+        )
+    else:
+        handler.setFormatter(logging.Formatter(LOG_LINE))
+    logging.basicConfig(level=settings.log_level, handlers=[handler])
 
 
 # What the emulator cannot work without, from the ``demo`` extra (import names). The extra's

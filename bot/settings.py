@@ -77,6 +77,10 @@ class Settings(BaseSettings):
             5 edits per 5 s per channel).
         downloads_dir: Where the terminal adapter saves delivered files.
         log_level: Python logging level name.
+        log_format: ``text`` (one readable line per record) or ``json`` (one JSON object per
+            line, for log collectors; python-json-logger).
+        chat_log_file: Where ``nemobot chat`` writes its log, so log lines never interleave
+            with the conversation in the terminal.
         nemo_identity: ``per_user`` (each chat user gets their own anonymous NemoVideo
             identity) or ``shared`` (everyone uses the install's identity or ``NEMO_TOKEN``);
             unset: ``shared`` with ``NEMO_TOKEN``, ``per_user`` without.
@@ -147,6 +151,8 @@ class Settings(BaseSettings):
     discord_edit_interval_s: float = Field(1.5, ge=0)
     downloads_dir: Path = Path("nemobot-downloads")
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    chat_log_file: Path = Path("nemobot-chat.log")
     nemo_identity: Literal["per_user", "shared"] | None = None
     nemobot_secret_key: SecretStr | None = None
     telegram_allowed_user_ids: str = ""

@@ -1,5 +1,7 @@
 """Settings from the environment and .env; bad values fail with one line naming the setting."""
 
+import json
+import os
 import subprocess
 import sys
 
@@ -114,3 +116,29 @@ def test_webhook_settings_refuse_a_short_secret_and_plain_http():
         load_settings(telegram_webhook_url="https://bot.example.com/tg/hook", telegram_webhook_secret="short")
     with pytest.raises(SettingsError, match="must be https"):
         load_settings(telegram_webhook_url="http://bot.example.com/tg/hook", **good)
+
+
+def test_json_logs_to_the_chat_log_file_one_object_a_line_with_secrets_masked(tmp_path):
+    log_file = tmp_path / "chat.log"
+    code = """
+import logging
+from bot.cli import _configure_logging
+from bot.redact import install, register_secret
+from bot.settings import load_settings
+
+_configure_logging(load_settings(), to_file=True)
+install()
+register_secret("nmv_personal_secret_value")
+logging.getLogger("nemobot.test").warning("calling with %s", "nmv_personal_secret_value")
+print("the terminal stays the chat's")
+"""
+    env = {**os.environ, "LOG_FORMAT": "json", "CHAT_LOG_FILE": str(log_file), "DATABASE_URL": "sqlite:///x.db"}
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == "" and proc.stdout == "the terminal stays the chat's\n"
+    [line] = log_file.read_text().splitlines()
+    record = json.loads(line)
+    assert record["level"] == "WARNING" and record["name"] == "nemobot.test"
+    assert "nmv_personal_secret_value" not in line and "calling with «redacted»" in record["message"]
