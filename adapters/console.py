@@ -285,6 +285,10 @@ class ConsoleAdapterFactory:
     def prepare(self, settings: Settings) -> None:
         """Nothing process-wide."""
 
+    async def check(self, settings: Settings) -> str:
+        """The terminal needs nothing."""
+        return "the terminal"
+
     def create(self, runtime: Runtime) -> ConsoleAdapter:
         """The terminal adapter on stdin/stdout."""
         return ConsoleAdapter(runtime)

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from bot.app import Runtime
 
 
+class CheckFailed(Exception):
+    """A ``nemobot doctor`` check failed; the message says what to fix (never a token)."""
+
+
 @runtime_checkable
 class Adapter(Protocol):
     """One connected platform.
@@ -66,6 +70,17 @@ class AdapterFactory(Protocol):
 
     def create(self, runtime: Runtime) -> Adapter:
         """The adapter, wired to the runtime's engine and settings (not started)."""
+
+    async def check(self, settings: Settings) -> str:
+        """``nemobot doctor``: ask the platform whether it accepts the token, without connecting
+        the bot (called after :meth:`prepare`).
+
+        Returns:
+            What the platform says the bot is (``@name``).
+
+        Raises:
+            CheckFailed: The platform refused or could not be reached (the message says which).
+        """
 
 
 @contextlib.asynccontextmanager

@@ -60,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     faults.add_argument("--heartbeat-style", choices=["json", "empty", "comment"], help="SSE heartbeat form")
 
     sub.add_parser("run", help="start the platform adapters whose tokens are set (Telegram, Discord)")
+    sub.add_parser("doctor", help="check the settings, tokens, NemoVideo, the database and ffmpeg; say what to fix")
     return parser
 
 
@@ -87,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
     except SettingsError as exc:
+        if args.command == "doctor":
+            print(f"settings  FAIL  {exc}\n\n1 problem(s): settings")
+            return 1
         print(f"nemobot: {exc}", file=sys.stderr)
         return 2
     _configure_logging(settings, to_file=args.command == "chat")
@@ -96,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     install()  # every root handler masks every known secret, at every level
     if args.command == "chat":
         return asyncio.run(_chat(settings))
+    if args.command == "doctor":
+        return asyncio.run(_doctor(settings))
     return asyncio.run(_run(settings))
 
 
@@ -105,11 +111,8 @@ LOG_LINE = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 def _configure_logging(settings: Settings, *, to_file: bool) -> None:
     """The root handler: stderr (``nemobot run``) or ``CHAT_LOG_FILE`` (``nemobot chat``, whose
     terminal is the conversation), as text lines or JSON objects (``LOG_FORMAT``)."""
-    handler: logging.Handler
-    if to_file:
-        handler = logging.FileHandler(settings.chat_log_file, encoding="utf-8")
-    else:
-        handler = logging.StreamHandler()
+    file = logging.FileHandler(settings.chat_log_file, encoding="utf-8") if to_file else None
+    handler: logging.Handler = file or logging.StreamHandler()
     if settings.log_format == "json":
         from pythonjsonlogger.json import JsonFormatter
 
@@ -218,6 +221,13 @@ def _exit_after(seconds: float, log: logging.Logger) -> None:
     timer = threading.Timer(seconds, fire)
     timer.daemon = True
     timer.start()
+
+
+async def _doctor(settings: Settings) -> int:
+    from bot.app import all_adapters
+    from bot.doctor import diagnose, report
+
+    return report(await diagnose(settings, all_adapters()), sys.stdout)
 
 
 async def _chat(settings: Settings) -> int:

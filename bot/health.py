@@ -108,7 +108,11 @@ class HealthServer:
         url = self.runtime.settings.nemo_api_url
         try:
             timeout = aiohttp.ClientTimeout(total=BACKEND_TIMEOUT_S)
-            async with aiohttp.ClientSession(timeout=timeout) as http, http.get(url, allow_redirects=False):
+            async with (
+                aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(force_close=True)) as http,
+                http.get(url, allow_redirects=False) as answer,
+            ):
+                await answer.read()
                 ok = True  # any HTTP answer: the backend is there
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("readiness: NemoVideo is not reachable: %s", type(exc).__name__)

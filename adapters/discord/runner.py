@@ -33,6 +33,7 @@ from adapters.discord.converters import (
 )
 from adapters.downloads import DISCORD_CDN_HOSTS, Downloader
 from adapters.pacing import EditPacer
+from bot.adapter import CheckFailed
 from bot.boundary import Button, ConversationKey, Scope
 from bot.intents import route
 from bot.redact import register_secret
@@ -348,6 +349,24 @@ class DiscordAdapterFactory:
         discord.VoiceClient.warn_nacl = False
         discord.VoiceClient.warn_dave = False
         apply_endpoints(settings)
+
+    async def check(self, settings: Settings) -> str:
+        """``GET /users/@me`` with ``DISCORD_TOKEN``, through discord.py's own HTTP client.
+
+        Raises:
+            CheckFailed: Discord refused the token, or could not be reached.
+        """
+        assert settings.discord_token is not None
+        http = discord.http.HTTPClient(asyncio.get_running_loop())
+        try:
+            me = await http.static_login(settings.discord_token.get_secret_value())
+        except discord.LoginFailure:
+            raise CheckFailed("Discord refused DISCORD_TOKEN: reset it in the Developer Portal (Bot page)") from None
+        except (discord.HTTPException, OSError) as exc:
+            raise CheckFailed(f"Discord could not be reached ({type(exc).__name__})") from None
+        finally:
+            await http.close()
+        return f"@{me.get('username', '?')}"
 
     def create(self, runtime: Runtime) -> DiscordAdapter:
         """The adapter on the runtime's engine."""

@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit
 
-from telegram import BotCommand, CallbackQuery, Message, Update
+from telegram import Bot, BotCommand, CallbackQuery, Message, Update
 from telegram.constants import ChatAction, ChatType
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+from telegram.request import HTTPXRequest
 
 from adapters.activity import SLOW_INTENTS, ActivityIndicators
 from adapters.downloads import CHUNK, TELEGRAM_FILE_HOSTS, Downloader
@@ -42,6 +43,7 @@ from adapters.telegram.converters import (
 )
 from adapters.telegram.priority import PriorityRateLimiter, progress_requests
 from adapters.telegram.webhook import WebhookServer
+from bot.adapter import CheckFailed
 from bot.boundary import ChannelError, ConversationKey, IncomingMessage, Reply, Scope
 from bot.intents import IntentKind, route
 from bot.texts import fmt_size, lang_of, t
@@ -380,6 +382,32 @@ class TelegramAdapterFactory:
         for name, floor in LOGGER_FLOORS:
             logger = logging.getLogger(name)
             logger.setLevel(max(floor, logger.level))
+
+    async def check(self, settings: Settings) -> str:
+        """``getMe`` with ``TELEGRAM_TOKEN`` (on ``TELEGRAM_API_URL`` when set).
+
+        Raises:
+            CheckFailed: Telegram refused the token, or could not be reached.
+        """
+        assert settings.telegram_token is not None
+        root = settings.telegram_api_url or "https://api.telegram.org"
+        requests = (HTTPXRequest(), HTTPXRequest())  # ours to close: a refused bot is never "initialized"
+        bot = Bot(
+            settings.telegram_token.get_secret_value(),
+            base_url=f"{root}/bot",
+            request=requests[0],
+            get_updates_request=requests[1],
+        )
+        try:
+            me = await bot.get_me()
+        except InvalidToken:
+            raise CheckFailed("Telegram refused TELEGRAM_TOKEN: copy it again from @BotFather") from None
+        except TelegramError as exc:
+            raise CheckFailed(f"Telegram could not be reached ({type(exc).__name__})") from None
+        finally:
+            for request in requests:
+                await request.shutdown()
+        return f"@{me.username}"
 
     def create(self, runtime: Runtime) -> TelegramAdapter:
         """The adapter on the runtime's engine."""
