@@ -20,7 +20,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit
 
-from telegram import Bot, BotCommand, CallbackQuery, Message, Update
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeDefault,
+    CallbackQuery,
+    Message,
+    Update,
+)
 from telegram.constants import ChatAction, ChatType
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
@@ -61,6 +70,8 @@ its base URLs at DEBUG. :meth:`TelegramAdapterFactory.prepare` keeps those logge
 the levels that carry URLs."""
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+PRIVATE_ONLY_COMMANDS = frozenset({"connect", "logout"})
+"""Account commands the group chats' menu leaves out (they still work if typed)."""
 CHAT_ACTION_EVERY_S = 4.5  # Telegram shows an action for about 5 s
 CHAT_ACTION_AFTER_S = 1.0
 """A chat action is sent only once work has taken this long (s), so quick answers never queue
@@ -177,9 +188,21 @@ class TelegramAdapter:
         await asyncio.Event().wait()
 
     async def _register_commands(self) -> None:
+        """The command menu in English and Chinese, per chat type: everything in private chats
+        (and by default), no account commands in groups (a connect code or a logout is the
+        person's own business, done in a private chat)."""
+        scopes = (
+            (BotCommandScopeDefault(), None),
+            (BotCommandScopeAllPrivateChats(), None),
+            (BotCommandScopeAllGroupChats(), PRIVATE_ONLY_COMMANDS),
+        )
         try:
-            await self.app.bot.set_my_commands([BotCommand(c, en) for c, en, _ in COMMANDS])
-            await self.app.bot.set_my_commands([BotCommand(c, zh) for c, _, zh in COMMANDS], language_code="zh")
+            for scope, left_out in scopes:
+                menu = [row for row in COMMANDS if not left_out or row[0] not in left_out]
+                await self.app.bot.set_my_commands([BotCommand(c, en) for c, en, _ in menu], scope=scope)
+                await self.app.bot.set_my_commands(
+                    [BotCommand(c, zh) for c, _, zh in menu], scope=scope, language_code="zh"
+                )
         except TelegramError as exc:
             log.warning("could not register the command menu: %s", type(exc).__name__)
 

@@ -102,6 +102,12 @@ async def test_dm_leaderboard_then_export_delivers_a_1080p_video(emulator, tg, t
         "command": "export",
         "description": "渲染项目并发送 MP4",  # the one menu both platforms show (command.export)
     }
+    menus = {key: [c["command"] for c in menu] for key, menu in tg.scoped_commands.items()}
+    assert set(menus) == {
+        (scope, lang) for scope in ("default", "all_private_chats", "all_group_chats") for lang in (None, "zh")
+    }
+    assert "connect" in menus[("all_private_chats", None)] and "logout" in menus[("all_private_chats", "zh")]
+    assert "connect" not in menus[("all_group_chats", None)] and "export" in menus[("all_group_chats", "zh")]
     # the token never appears in what the bot sent or logged, nor did the Telegram file URL reach NemoVideo
     assert tg.token not in caplog.text and tg.token.split(":")[1] not in caplog.text
     assert all(tg.token not in (t or "") for t in texts(tg, cid))

@@ -10,6 +10,11 @@ from tests.fakes.base import UploadedFile
 from tests.fakes.telegram.limits import COMMAND_RE, MAX_COMMAND_DESCRIPTION, MAX_COMMANDS, bad_request
 from tests.fakes.telegram.webhooks import TelegramWebhooks
 
+SCOPES = frozenset(
+    {"default", "all_private_chats", "all_group_chats", "all_chat_administrators", "chat", "chat_administrators"}
+)
+"""BotCommandScope types (https://core.telegram.org/bots/api#botcommandscope; ``chat_member`` is left out)."""
+
 
 class TelegramCommands(TelegramWebhooks):
     """``getMe`` and ``setMyCommands``."""
@@ -36,7 +41,11 @@ class TelegramCommands(TelegramWebhooks):
                 raise bad_request("command description is empty")
             if len(description) > MAX_COMMAND_DESCRIPTION:
                 raise bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
-        self.commands[params.get("language_code") or None] = [
-            {"command": c["command"], "description": c["description"]} for c in commands
-        ]
+        scope = params.get("scope") or {"type": "default"}
+        if not isinstance(scope, dict) or scope.get("type") not in SCOPES:
+            raise bad_request("can't parse BotCommandScope")
+        menu = [{"command": c["command"], "description": c["description"]} for c in commands]
+        self.scoped_commands[(scope["type"], params.get("language_code") or None)] = menu
+        if scope["type"] == "default":
+            self.commands[params.get("language_code") or None] = menu
         return True

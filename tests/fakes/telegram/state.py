@@ -46,6 +46,9 @@ class TelegramState(FakeServer[Call]):
         self.messages: dict[int, dict[int, BotMessage]] = {}
         self.uploaded: list[UploadedFile] = []
         self.commands: dict[str | None, list[dict[str, Any]]] = {}
+        """The default-scope menu by language code."""
+        self.scoped_commands: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
+        """Every menu by ``(scope type, language code)``."""
         self.webhook: dict[str, Any] | None = None
         self.callback_answers: list[dict[str, Any]] = []
         self.get_updates_calls = 0
