@@ -31,6 +31,7 @@ from bot.identity import Identities
 from bot.intents import Intent, IntentKind, route
 from bot.nemo.client import NemoClient
 from bot.nemo.errors import NemoError, NemoOutOfCredits, NemoPaymentRequired, NemoSessionNotFound
+from bot.profiles import get_profile
 from bot.recovery import ChannelFor, Recovery, queue_items
 from bot.renders import RenderTracker
 from bot.scheduler import ConversationScheduler, Submitted, Work
@@ -243,6 +244,12 @@ class ConversationEngine:
             How many jobs, cut-off runs and queued messages were picked up.
         """
         return await self.recovery.resume(platform, channel_for, self._handle_replayed, self._guarded_work)
+
+    async def examples(self, msg: IncomingMessage) -> tuple[str, ...]:
+        """The example requests of ``msg``'s conversation's skill profile, in the sender's
+        language (what a platform offers as suggestions while an edit request is typed)."""
+        conv = await self.store.get_conversation(str(self._scoped(msg).conversation))
+        return get_profile(conv.skill if conv else self.settings.default_skill).examples_in(lang_of(msg.locale))
 
     async def claim_event(self, platform: str, kind: str, event_id: str) -> bool:
         """True the first time a platform event is seen (``telegram``, ``update``, ``"123"``).

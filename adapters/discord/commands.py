@@ -106,6 +106,10 @@ def build_commands(adapter: DiscordAdapter) -> list[app_commands.Command[Any, An
     async def edit(interaction: discord.Interaction, prompt: str, clip: discord.Attachment | None = None) -> None:
         await adapter.on_slash(interaction, prompt, [clip] if clip else [])
 
+    @edit.autocomplete("prompt")
+    async def suggest(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=s, value=s) for s in await adapter.suggestions(interaction, current)]
+
     @app_commands.command(name="skill", description=locale_str(t("command.skill")))
     @app_commands.describe(name=locale_str(t("discord.option.skill.name")))
     @app_commands.choices(name=[app_commands.Choice(name=p, value=p) for p in PROFILES])

@@ -49,6 +49,10 @@ log = logging.getLogger(__name__)
 PROGRESS_EDITS_PER_S = 10.0
 """Progress edits per second at most, all channels together: a fifth of Discord's global limit
 of 50 requests/s (https://discord.com/developers/docs/topics/rate-limits#global-rate-limit)."""
+MAX_CHOICES = 25
+MAX_CHOICE_CHARS = 100
+"""Autocomplete results: at most 25 choices of 1-100 characters
+(https://discord.com/developers/docs/interactions/application-commands#autocomplete)."""
 TYPING_AFTER_S = 1.0
 """Typing is shown only once work has taken this long (s): quick replies need none."""
 TYPING_EVERY_S = 8.0
@@ -287,6 +291,15 @@ class DiscordAdapter:
             return
         await interaction.response.defer(thinking=True)
         await self._handle_interaction(interaction, text, attachments or [])
+
+    async def suggestions(self, interaction: discord.Interaction, typed: str) -> list[str]:
+        """``/edit``'s autocomplete: the active profile's example requests that contain what was
+        typed so far (all of them before anything is typed), at most :data:`MAX_CHOICES`."""
+        me = self.client.user
+        incoming = interaction_to_incoming(interaction, "", opener=self._opener, bot_id=me.id if me else 0)
+        typed = typed.strip().lower()
+        found = [e for e in await self.engine.examples(incoming) if typed in e.lower()]
+        return [e[:MAX_CHOICE_CHARS] for e in found[:MAX_CHOICES]]
 
     async def on_login(self, interaction: discord.Interaction, token: str) -> None:
         """The ``/login`` modal was submitted: the token goes to the engine as a private

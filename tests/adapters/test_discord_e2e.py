@@ -15,6 +15,7 @@ from adapters.discord import DiscordAdapter
 from adapters.discord.runner import apply_endpoints
 from bot.adapter import running
 from bot.app import open_runtime
+from bot.profiles import get_profile
 from tests.conftest import BIKES, BUNNY, fast_settings
 from tests.fakes.discord import FakeDiscord
 
@@ -161,6 +162,25 @@ async def test_edit_command_with_an_attachment_option(emulator, dc, tmp_path):
     assert any("Added bikes.mp4 (10.0 s, 640x272)" in t for t in texts)
     uploads = emulator.state.uploads
     assert [(u.source, u.url) for u in uploads] == [("url", att["url"])]  # the CDN URL, no bytes through the bot
+
+
+async def test_edit_suggests_the_profiles_example_requests_as_you_type(emulator, dc, tmp_path):
+    async with running_bot(emulator, dc, tmp_path) as (_adapter, runtime):
+        typed = await dc.autocomplete(
+            name="edit", channel_id=OTHER_CHANNEL, options=[{"name": "prompt", "type": 3, "value": "", "focused": True}]
+        )
+        await dc.wait_until(lambda: int(typed["id"]) in dc.autocomplete_results, timeout=20)
+        narrowed = await dc.autocomplete(
+            name="edit",
+            channel_id=OTHER_CHANNEL,
+            options=[{"name": "prompt", "type": 3, "value": "TITLE", "focused": True}],
+        )
+        await dc.wait_until(lambda: int(narrowed["id"]) in dc.autocomplete_results, timeout=20)
+    examples = get_profile(runtime.settings.default_skill).examples
+    offered = [c["value"] for c in dc.autocomplete_results[int(typed["id"])]]
+    assert offered == list(examples)  # before anything is typed: every example, in order
+    titles = [c["value"] for c in dc.autocomplete_results[int(narrowed["id"])]]
+    assert titles and all("title" in t.lower() for t in titles) and len(titles) < len(examples)
 
 
 async def test_button_press_after_a_restart(emulator, dc, tmp_path):

@@ -63,6 +63,24 @@ class DiscordInteractions(DiscordCommandRoutes):
         )
         return await self._new_interaction(2, data, channel, guild_id, user, attachment_size_limit, name=name)
 
+    async def autocomplete(
+        self, *, name: str, channel_id: int, options: list[dict[str, Any]], user: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """A user types into a command option with autocomplete: APPLICATION_COMMAND_AUTOCOMPLETE
+        (type 4) INTERACTION_CREATE. The bot answers with choices (:attr:`autocomplete_results`).
+
+        Args:
+            name: Command name.
+            channel_id: Where the command is being typed.
+            options: The options so far, the one being typed with ``"focused": True``.
+            user: Who types (:attr:`default_user` by default).
+        """
+        user = user or self.default_user
+        channel, guild_id = self._interaction_place(channel_id, user)
+        command_id, command_guild = self._command_id(name, guild_id)
+        data = command_data(name, command_id=command_id, options=options, guild_id=command_guild)
+        return await self._new_interaction(4, data, channel, guild_id, user, None, name=name)
+
     async def button_press(
         self, *, custom_id: str, message_id: int, channel_id: int, user: dict[str, Any] | None = None
     ) -> dict[str, Any]:

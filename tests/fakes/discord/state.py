@@ -76,6 +76,7 @@ class DiscordState(FakeServer[Call]):
         self.thread_members: dict[int, set[int]] = {}
         self.interaction_responses: dict[int, list[dict[str, Any]]] = {}
         self.modals: dict[int, dict[str, Any]] = {}  # interaction id -> the modal the bot opened
+        self.autocomplete_results: dict[int, list[dict[str, Any]]] = {}  # interaction id -> the choices offered
         self.synced_commands: dict[int | None, list[dict[str, Any]]] = {}
         self.identify: dict[str, Any] | None = None
         self.uploaded: list[UploadedFile] = []

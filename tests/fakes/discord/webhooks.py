@@ -27,7 +27,9 @@ from tests.fakes.discord.model import ApiError, Call, Interaction, form_error, t
 
 _VALID_CALLBACKS = {2: (4, 5, 9), 3: (4, 5, 6, 7, 9), 4: (8,), 5: (4, 5, 6, 7)}
 """Callback types Discord accepts per interaction type."""
-_EMULATED_CALLBACKS = (4, 5, 9)
+_EMULATED_CALLBACKS = (4, 5, 8, 9)
+MAX_CHOICES = 25
+"""Autocomplete results carry at most 25 choices, each name and value 1-100 characters."""
 
 
 class DiscordWebhooks(DiscordInteractions):
@@ -49,6 +51,19 @@ class DiscordWebhooks(DiscordInteractions):
         if kind not in _EMULATED_CALLBACKS:
             raise ApiError(400, f"The fake does not emulate interaction callback type {kind}", 0)
         ephemeral = bool(int(data.get("flags") or 0) & FLAG_EPHEMERAL)
+        if kind == 8:  # APPLICATION_COMMAND_AUTOCOMPLETE_RESULT: suggestions under the option, no message
+            choices = data.get("choices")
+            if not isinstance(choices, list) or len(choices) > MAX_CHOICES:
+                raise form_error("data.choices", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
+            for choice in choices:
+                if (
+                    not 1 <= len(str(choice.get("name", ""))) <= 100
+                    or not 1 <= len(str(choice.get("value", ""))) <= 100
+                ):
+                    raise form_error("data.choices", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+            inter.response_type = kind
+            self.autocomplete_results[inter.id] = choices
+            return 204, None
         if kind == 9:  # a modal opens on the user's screen: no message
             inter.response_type = kind
             self.modals[inter.id] = data
