@@ -72,6 +72,7 @@ async def test_dm_leaderboard_then_export_delivers_a_1080p_video(emulator, tg, t
         await wait_text(tg, cid, "Try saying")
         tg.user_media(chat, "video", tg.add_file(BUNNY, file_name="bigbuckbunny.mp4", mime_type="video/mp4"))
         await wait_text(tg, cid, "Added bigbuckbunny.mp4 (5.3 s, 1280x720)")
+        emulator.config.step_delay_s = 0.3  # a run that lasts a few seconds: long enough for "typing..."
         tg.user_text(chat, LEADERBOARD)
         await wait_text(tg, cid, "leaderboard")
         await wait_text(tg, cid, "✅ Done in")
