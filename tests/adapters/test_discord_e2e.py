@@ -379,8 +379,8 @@ async def test_edit_cut_off_by_a_restart_is_reported_in_the_channel(emulator, dc
         for _ in range(300):
             found = await runtime.store.list_conversations(prefix=f"discord:{GUILD}/{OTHER_CHANNEL}")
             conv = found[0] if found else None  # the sender's own project in that channel
-            if conv is not None and "run" in conv.data:
-                break
+            if conv is not None and (conv.data.get("run") or {}).get("ref"):
+                break  # the run is on, and its progress message (posted in the background) is in the marker
             await asyncio.sleep(0.05)
         assert conv is not None
         conv_key = conv.key
