@@ -146,6 +146,8 @@ class AgentRuns:
             if not keep_marker:
                 noted.cancel()
                 await asyncio.shield(self.conversations.update_data(turn, run=None))
+            elif marker["ref"] is None and progress.ref is not None:  # posted, not yet in the marker
+                await asyncio.shield(self.conversations.update_data(turn, run=marker | {"ref": progress.ref.id}))
 
     async def _note_progress_ref(self, turn: Turn, marker: dict[str, Any], progress: ProgressMessage) -> None:
         """Add the progress message to the run's marker once it is posted (a restart then marks
