@@ -23,6 +23,7 @@ from bot.boundary import (
     ChannelLimits,
     ConversationKey,
     IncomingMessage,
+    OutgoingPhoto,
     OutgoingVideo,
     Reply,
     SentRef,
@@ -138,6 +139,7 @@ class ConsoleChannel:
     prefix: str = "bot: "
     save_as: str | None = None
     delivered: list[Path] = field(default_factory=list)
+    pictures: list[Path] = field(default_factory=list)
     _texts: dict[str, str] = field(default_factory=dict)
     _last_ref: str | None = None
     _last_lines: int = 0
@@ -188,6 +190,18 @@ class ConsoleChannel:
         self._n += 1
         text = (caption + "\n" if caption else "") + t("console.saved", path=target, size=video.size)
         self._print(text)
+        self._last_ref = str(self._n)
+        return SentRef(str(self._n))
+
+    async def send_photo(self, photo: OutgoingPhoto, *, caption: str = "") -> SentRef:
+        """Saved in ``downloads_dir`` (numbered, so each stays), its path printed under the caption."""
+        self.downloads_dir.mkdir(parents=True, exist_ok=True)
+        self._n += 1
+        stem, dot, ext = photo.name.rpartition(".")
+        target = self.downloads_dir / (f"{stem}-{self._n}{dot}{ext}" if dot else f"{photo.name}-{self._n}")
+        await asyncio.to_thread(target.write_bytes, photo.data)
+        self.pictures.append(target)
+        self._print((caption + "\n" if caption else "") + t("console.saved", path=target, size=len(photo.data)))
         self._last_ref = str(self._n)
         return SentRef(str(self._n))
 

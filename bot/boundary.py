@@ -240,6 +240,9 @@ class OutgoingVideo:
         duration_s: Duration in seconds, when known (Telegram shows it).
         width: Frame width in pixels, when known.
         height: Frame height in pixels, when known.
+        thumbnail: A poster frame as JPEG bytes, at most 320 px a side and under 200 kB
+            (Telegram ``sendVideo`` ``thumbnail`` limits, Bot API); ``None`` when none could
+            be taken. Platforms that draw their own preview (Discord) ignore it.
     """
 
     path: Path
@@ -248,6 +251,25 @@ class OutgoingVideo:
     duration_s: float | None = None
     width: int | None = None
     height: int | None = None
+    thumbnail: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingPhoto:
+    """A picture to post: the ``/status`` timeline, or the poster frame of a video sent as a link.
+
+    Attributes:
+        data: PNG or JPEG bytes (at most a few hundred kB; Telegram photos: 10 MB, sides
+            adding up to 10,000 px).
+        name: The file name, with its extension (``timeline.png``, ``poster.jpg``).
+        width: Width in pixels.
+        height: Height in pixels.
+    """
+
+    data: bytes
+    name: str
+    width: int
+    height: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +308,10 @@ class ReplyChannel(Protocol):
 
     async def send_file(self, video: OutgoingVideo, *, caption: str = "") -> SentRef:
         """Post a video file with a caption (within ``limits.max_caption_chars``)."""
+
+    async def send_photo(self, photo: OutgoingPhoto, *, caption: str = "") -> SentRef:
+        """Post a picture with a caption (within ``limits.max_caption_chars``): a Telegram
+        photo, a Discord message with the picture as its embed image, a file in the terminal."""
 
     async def send_private(self, reply: Reply) -> SentRef:
         """Post a message only the sender of the message being answered sees: an ephemeral

@@ -22,13 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from bot import metrics
-from bot.boundary import OutgoingVideo, Scope, SentRef
+from bot.boundary import ChannelError, OutgoingPhoto, OutgoingVideo, Scope, SentRef
 from bot.errors import RenderTimedOut, error_reply
 from bot.nemo import timeline
 from bot.nemo.client import PollPolicy
 from bot.nemo.errors import NemoBadRequest, NemoError, NemoFetchRefused, NemoRenderFailed, NemoTimeoutError
 from bot.nemo.models import RenderOutcome, RenderState, RenderStatus
 from bot.nemo.retry import is_transient
+from bot.pictures import poster
 from bot.polling import PollScheduler
 from bot.progress import ProgressMessage, progress_bar, progress_for
 from bot.settings import Settings
@@ -499,6 +500,21 @@ class RenderTracker:
             outcome.download_url, path, needs_auth=True, max_bytes=limit, attribution=turn.attribution
         )
 
+    async def _link_poster(self, turn: Turn, outcome: RenderOutcome) -> poster.Still | None:
+        """A still from the start of a video too large to send (:data:`poster.HEAD_BYTES` of it),
+        shown above its link; ``None`` when the start cannot be had or holds no frame."""
+        try:
+            head = await turn.client.download_head(
+                outcome.download_url,
+                needs_auth=outcome.needs_auth,
+                max_bytes=poster.HEAD_BYTES,
+                attribution=turn.attribution,
+            )
+        except NemoError as exc:
+            log.info("render %s: no poster frame (%s)", outcome.render_id, type(exc).__name__)
+            return None
+        return await asyncio.to_thread(poster.poster, head)
+
     async def _deliver(
         self, turn: Turn, job: RenderJob, outcome: RenderOutcome, draft: dict[str, Any], progress: ProgressMessage
     ) -> None:
@@ -533,13 +549,22 @@ class RenderTracker:
             details = f"{width}x{height}, {timeline.fmt_seconds(duration_ms)} s"
             done = t("render_done", turn.lang, elapsed=fmt_elapsed(progress.elapsed_s))
             video: OutgoingVideo | None = None
+            still: poster.Still | None = None
             if size is not None:
                 details += f", {fmt_size(size)}"
                 text = t("render_ready_file", turn.lang, details=details) + link_line
+                thumb = await asyncio.to_thread(poster.thumbnail, path)
                 video = OutgoingVideo(
-                    path, name, size, duration_s=duration_ms / 1000 if duration_ms else None, width=width, height=height
+                    path,
+                    name,
+                    size,
+                    duration_s=duration_ms / 1000 if duration_ms else None,
+                    width=width,
+                    height=height,
+                    thumbnail=thumb.jpeg if thumb else None,
                 )
             else:
+                still = await self._link_poster(turn, outcome)
                 big, lim = fmt_size(outcome.size or limit + 1), fmt_size(limit)
                 if outcome.needs_auth:
                     url = turn.client.web_url if shared_chat or not link else link
@@ -556,6 +581,15 @@ class RenderTracker:
             try:
                 if video is not None:
                     await turn.channel.send_file(video, caption=text[: turn.channel.limits.max_caption_chars])
+                elif still is not None and len(text) <= turn.channel.limits.max_caption_chars:
+                    photo = OutgoingPhoto(still.jpeg, "poster.jpg", still.width, still.height)
+                    try:
+                        await turn.channel.send_photo(photo, caption=text)
+                    except ChannelError as exc:  # the link matters, the picture does not: send it bare
+                        log.warning(
+                            "render %s: the poster was refused (%s); sending the link alone", job.render_id, exc
+                        )
+                        await say(turn.channel, text)
                 else:
                     await say(turn.channel, text)
             except Exception as exc:  # noqa: BLE001 - any failure here leaves the outcome unknown

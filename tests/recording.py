@@ -6,7 +6,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.boundary import Button, ChannelError, ChannelLimits, OutgoingVideo, Reply, SentRef
+from bot.boundary import Button, ChannelError, ChannelLimits, OutgoingPhoto, OutgoingVideo, Reply, SentRef
 
 
 @dataclass(slots=True)
@@ -14,9 +14,12 @@ class RecordingChannel:
     """A :class:`ReplyChannel` that records what it was asked to do (tests, demos).
 
     Attributes:
-        events: ``("send"|"edit"|"file", ref_id, text_or_path)`` in order.
+        events: ``("send"|"edit"|"file"|"photo", ref_id, text_or_path)`` in order (a
+            photo's text is its caption).
         messages: Current text of each message by ref id.
         files: Paths of files sent.
+        videos: The videos sent, as given (their thumbnails among them).
+        photos: The pictures sent, with their captions.
     """
 
     limits: ChannelLimits = field(default_factory=ChannelLimits)
@@ -24,6 +27,8 @@ class RecordingChannel:
     messages: dict[str, str] = field(default_factory=dict)
     buttons: dict[str, tuple[Button, ...]] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
+    videos: list[OutgoingVideo] = field(default_factory=list)
+    photos: list[tuple[OutgoingPhoto, str]] = field(default_factory=list)
     keep_dir: Path | None = None
     _n: int = 0
 
@@ -58,7 +63,14 @@ class RecordingChannel:
             kept = self.keep_dir / video.name
             shutil.copyfile(video.path, kept)
         self.files.append(kept)
+        self.videos.append(video)
         self.events.append(("file", str(self._n), f"{kept} {caption}"))
+        return SentRef(str(self._n))
+
+    async def send_photo(self, photo: OutgoingPhoto, *, caption: str = "") -> SentRef:
+        self._n += 1
+        self.photos.append((photo, caption))
+        self.events.append(("photo", str(self._n), caption))
         return SentRef(str(self._n))
 
     def texts(self) -> list[str]:

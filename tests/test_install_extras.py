@@ -17,8 +17,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Import names of the demo extra's distributions (fontpkg is fontpkg-noto-sans's dependency).
-BLOCKED = ("imageio_ffmpeg", "av", "fontpkg_noto_sans", "fontpkg")
+# Import names of the demo extra's distributions (fontpkg is fontpkg-noto-sans's dependency); PyAV
+# is a main dependency (poster frames, bot/pictures/poster.py).
+BLOCKED = ("imageio_ffmpeg", "fontpkg_noto_sans", "fontpkg")
 
 # Prepended to every script: makes the demo extra unimportable, as in a production install.
 _BLOCKER = textwrap.dedent(
@@ -146,8 +147,9 @@ def test_main_dependencies_carry_no_ffmpeg():
     demo = {name(r) for r in project["optional-dependencies"]["demo"]}
     dev = project["optional-dependencies"]["dev"]
     dev_names = {name(r) for r in dev}
-    heavy = {"imageio-ffmpeg", "av", "fontpkg-noto-sans", "pylopdf-fonts-zh-cn"}
+    heavy = {"imageio-ffmpeg", "fontpkg-noto-sans"}  # the ffmpeg binary (165 MB) and the overlay font
     assert not main & heavy
     assert demo == heavy
+    assert {"av", "pillow", "pylopdf-fonts-zh-cn"} <= main  # pictures: poster frames, the timeline
     assert "nemobot[demo]" in dev or heavy <= dev_names  # the tests run the emulator
     assert "aiohttp" in main

@@ -12,6 +12,7 @@ with normal channel messages.
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 from collections.abc import Callable
@@ -22,7 +23,7 @@ import discord
 
 from adapters.discord.converters import MESSAGE_LIMIT
 from adapters.pacing import EditPacer
-from bot.boundary import Button, ChannelError, ChannelLimits, OutgoingVideo, Reply, SentRef
+from bot.boundary import Button, ChannelError, ChannelLimits, OutgoingPhoto, OutgoingVideo, Reply, SentRef
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +172,20 @@ class DiscordChannel:
             )
         except discord.HTTPException as exc:
             raise _error("file upload", exc) from None
+        return SentRef(str(message.id))
+
+    async def send_photo(self, photo: OutgoingPhoto, *, caption: str = "") -> SentRef:
+        """The caption as the message, the picture attached and shown as its embed image.
+
+        Raises:
+            ChannelError: Discord refused or could not be reached.
+        """
+        try:
+            message = await self.target.send(
+                caption[:MESSAGE_LIMIT] or None, allowed_mentions=NO_MENTIONS, **photo_kwargs(photo)
+            )
+        except discord.HTTPException as exc:
+            raise _error("picture upload", exc) from None
         return SentRef(str(message.id))
 
 
@@ -328,3 +343,26 @@ class InteractionChannel:
                 self._expire(exc)
         ref = await self.fallback.send_file(video, caption=caption)
         return MessageRef("channel", MessageRef.parse(ref).message_id).ref()
+
+    async def send_photo(self, photo: OutgoingPhoto, *, caption: str = "") -> SentRef:
+        if self.token_alive:
+            try:
+                message = await self.interaction.followup.send(
+                    caption[:MESSAGE_LIMIT] or discord.utils.MISSING,
+                    wait=True,
+                    allowed_mentions=NO_MENTIONS,
+                    **photo_kwargs(photo),
+                )
+                return MessageRef("followup", message.id).ref()
+            except discord.HTTPException as exc:
+                if exc.status not in (401, 404):
+                    raise _error("interaction picture upload", exc) from None
+                self._expire(exc)
+        ref = await self.fallback.send_photo(photo, caption=caption)
+        return MessageRef("channel", MessageRef.parse(ref).message_id).ref()
+
+
+def photo_kwargs(photo: OutgoingPhoto) -> dict[str, Any]:
+    """``file`` and ``embed`` of a message showing ``photo`` as its embed image (``attachment://``)."""
+    embed = discord.Embed().set_image(url=f"attachment://{photo.name}")
+    return {"file": discord.File(io.BytesIO(photo.data), filename=photo.name), "embed": embed}

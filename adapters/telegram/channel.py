@@ -13,13 +13,13 @@ import asyncio
 import contextlib
 import logging
 
-from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message
+from telegram import Bot, InlineKeyboardMarkup, InputFile, LinkPreviewOptions, Message
 from telegram.error import BadRequest, TelegramError
 
 from adapters.pacing import EditPacer
 from adapters.telegram.converters import keyboard
 from adapters.telegram.priority import progress_requests
-from bot.boundary import ChannelError, ChannelLimits, OutgoingVideo, Reply, SentRef
+from bot.boundary import ChannelError, ChannelLimits, OutgoingPhoto, OutgoingVideo, Reply, SentRef
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +169,26 @@ class TelegramChannel:
             duration=round(video.duration_s) if video.duration_s else None,
             width=video.width,
             height=video.height,
+            thumbnail=InputFile(video.thumbnail, filename="thumbnail.jpg", attach=True) if video.thumbnail else None,
             message_thread_id=self.thread_id,
             read_timeout=300,
             write_timeout=300,
         )
+
+    async def send_photo(self, photo: OutgoingPhoto, *, caption: str = "") -> SentRef:
+        """A photo (``sendPhoto``) with its caption (1024 characters at most).
+
+        Raises:
+            ChannelError: Telegram refused or could not be reached.
+        """
+        try:
+            message = await self.bot.send_photo(
+                chat_id=self.chat_id,
+                photo=InputFile(photo.data, filename=photo.name),
+                caption=caption[:CAPTION_LIMIT] or None,
+                message_thread_id=self.thread_id,
+                write_timeout=60,
+            )
+        except TelegramError as exc:
+            raise ChannelError(f"sendPhoto failed: {type(exc).__name__}: {exc.message[:200]}") from None
+        return SentRef(str(message.message_id))

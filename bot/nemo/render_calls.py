@@ -162,3 +162,27 @@ class RenderCalls:
         return await self._renders.download(
             url, dest, needs_auth=needs_auth, max_bytes=max_bytes, attribution=attribution
         )
+
+    async def download_head(
+        self, url: str, *, needs_auth: bool = False, max_bytes: int, attribution: Attribution | None = None
+    ) -> bytes:
+        """The start of a rendered file, for a poster frame of a video too large to send.
+
+        One attempt (a poster is optional); the rules of :meth:`download` otherwise: the
+        outbound rules, the bearer token only with ``needs_auth`` (the API's own endpoint).
+
+        Args:
+            url: ``output.url`` or the fallback download URL.
+            needs_auth: Send the bearer token (fallback endpoint only).
+            max_bytes: Most bytes read (bytes).
+            attribution: Attribution headers (sent with ``needs_auth`` only).
+
+        Returns:
+            Up to ``max_bytes`` bytes from the start of the file.
+
+        Raises:
+            NemoFetchRefused: The URL broke the outbound rules. NemoError: The fetch failed.
+        """
+        return await self._renders.download_head(
+            url, needs_auth=needs_auth, max_bytes=max_bytes, attribution=attribution
+        )

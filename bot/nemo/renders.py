@@ -188,3 +188,18 @@ class Renders:
             transient_attempts=self.download_attempts,
             what=what,
         )
+
+    async def download_head(
+        self, url: str, *, needs_auth: bool, max_bytes: int, attribution: Attribution | None
+    ) -> bytes:
+        """The first ``max_bytes`` of ``url`` (one attempt, one token refresh with ``needs_auth``)."""
+
+        async def once(token: str | None) -> bytes:
+            headers = self._transport.headers(attribution, token) if token else {}
+            return await self._transport.fetch_head(url, headers=headers, max_bytes=max_bytes)
+
+        if needs_auth:
+            return await self._tokens.authorized(
+                once, idempotent=True, transient_attempts=1, what="the start of the render output"
+            )
+        return await once(None)

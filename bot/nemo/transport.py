@@ -280,12 +280,7 @@ class Transport:
                 out.close()
             with contextlib.suppress(FileNotFoundError):
                 part.unlink()
-            if isinstance(exc, FetchRefused) or refused_by_resolver(exc):
-                raise NemoFetchRefused(f"download refused: {exc}") from None
-            if isinstance(exc, TimeoutError):
-                raise NemoTimeoutError("the download stalled or took too long") from exc
-            if isinstance(exc, aiohttp.ClientError):
-                raise NemoConnectionError(f"download failed: {type(exc).__name__}") from exc
+            _raise_download_error(exc)
             raise
         if max_bytes is not None and size > max_bytes:
             with contextlib.suppress(FileNotFoundError):
@@ -293,6 +288,60 @@ class Transport:
             return None
         os.replace(part, dest)
         return size
+
+    async def fetch_head(self, url: str, *, headers: dict[str, str], max_bytes: int) -> bytes:
+        """The first ``max_bytes`` of a file (no retry), by the outbound rules of :meth:`fetch_to_file`.
+
+        Asks for ``Range: bytes=0-<max_bytes - 1>``; a server that ignores it and answers
+        200 with the whole file is read only up to ``max_bytes``, then the connection is
+        dropped. Used for a poster frame of a video too large to send (an MP4 written with
+        ``+faststart`` has its index first).
+
+        Args:
+            url: Absolute URL.
+            headers: Request headers (the bearer only for the API's own endpoint).
+            max_bytes: Most bytes read.
+
+        Returns:
+            Up to ``max_bytes`` bytes from the start of the body.
+
+        Raises:
+            NemoFetchRefused, NemoConnectionError, NemoTimeoutError, NemoError: As
+                :meth:`fetch_to_file`.
+        """
+        data = bytearray()
+        try:
+            async with open_checked(
+                self.download_http(),
+                url,
+                self.fetch_policy,
+                headers={**headers, "Range": f"bytes=0-{max_bytes - 1}"},
+                sock_read_s=self.http_timeout_s,
+            ) as resp:
+                if resp.status not in (200, 206):
+                    body = await read_body(resp)
+                    raise error_for(resp.status, body, resp.headers) or NemoServerError(
+                        f"download answered {resp.status}", status=resp.status
+                    )
+                async for chunk in resp.content.iter_chunked(CHUNK):
+                    data += chunk
+                    if len(data) >= max_bytes:
+                        resp.close()  # the rest is not wanted: drop the connection
+                        break
+        except BaseException as exc:
+            _raise_download_error(exc)
+            raise
+        return bytes(data[:max_bytes])
+
+
+def _raise_download_error(exc: BaseException) -> None:
+    """Raise the client's error for an exception out of a download (returns for other exceptions)."""
+    if isinstance(exc, FetchRefused) or refused_by_resolver(exc):
+        raise NemoFetchRefused(f"download refused: {exc}") from None
+    if isinstance(exc, TimeoutError):
+        raise NemoTimeoutError("the download stalled or took too long") from exc
+    if isinstance(exc, aiohttp.ClientError):
+        raise NemoConnectionError(f"download failed: {type(exc).__name__}") from exc
 
 
 async def read_body(resp: aiohttp.ClientResponse) -> Any:

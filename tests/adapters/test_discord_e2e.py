@@ -10,6 +10,7 @@ import logging
 import av
 import discord
 import pytest
+from PIL import Image
 
 from adapters.discord import DiscordAdapter
 from adapters.discord.runner import apply_endpoints
@@ -138,6 +139,14 @@ async def test_export_over_the_upload_limit_posts_a_link(emulator, dc, tmp_path)
     assert not [u for u in dc.uploaded if u.filename.endswith(".mp4")]
     text = next(t for t in interaction_texts(dc, iid) if "too large" in t)
     assert f"{emulator.url}/renders/" in text and "workspace/claim?ct=" not in text
+    # the link comes under a still of the video: the attached JPEG is the message's embed image
+    [entry] = [r for r in dc.interaction_responses[iid] if "too large" in str((r.get("data") or {}).get("content"))]
+    [still] = entry["files"]
+    assert still.filename == "poster.jpg" and still.read_bytes()[:3] == b"\xff\xd8\xff"
+    assert entry["data"]["embeds"][0]["image"]["url"] == "attachment://poster.jpg"
+    assert entry["message"]["embeds"][0]["image"]["url"].endswith("poster.jpg")
+    with Image.open(still.path) as image:
+        assert image.format == "JPEG" and image.size == (1280, 720)  # the 1920x1080 render, scaled to 1280 px
     # the claim link hands the project over: in a thread others can read, it comes ephemerally
     claim = [r for r in dc.interaction_responses[iid] if "workspace/claim?ct=" in str(r.get("data"))]
     assert claim and all(int(r["data"].get("flags", 0)) & 64 for r in claim), dc.interaction_responses[iid]

@@ -4,12 +4,14 @@ the real fixtures."""
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import socket
 
 import aiohttp
 import av
 import pytest
+from PIL import Image, ImageChops, ImageStat
 
 from adapters.telegram import TelegramAdapter
 from bot.adapter import running
@@ -63,6 +65,15 @@ def video_size(path):
         return v.codec_context.name, v.codec_context.width, v.codec_context.height, c.duration / 1e6
 
 
+def frame_difference(image, video, *, at_s):
+    """Mean absolute difference (0-255) between ``image`` and the frame of ``video`` at ``at_s``, scaled alike."""
+    with av.open(str(video)) as container:
+        frame = next(f for f in container.decode(video=0) if f.time >= at_s)
+        other = frame.to_image().convert("RGB").resize(image.size)
+    diff = ImageChops.difference(image.convert("RGB"), other)
+    return sum(ImageStat.Stat(diff).mean) / 3
+
+
 async def test_dm_leaderboard_then_export_delivers_a_1080p_video(emulator, tg, tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
     chat = tg.private_chat()
@@ -89,6 +100,15 @@ async def test_dm_leaderboard_then_export_delivers_a_1080p_video(emulator, tg, t
     [upload] = [u for u in tg.uploaded if u.field == "video"]
     codec, w, h, duration = video_size(upload.path)
     assert (codec, w, h) == ("h264", 1920, 1080) and abs(duration - 5.3) < 0.3
+    # a poster frame from the rendered video went as the thumbnail, within Telegram's limits
+    [message] = [m for m in tg.bot_messages(cid) if m.kind == "video"]
+    assert message.thumbnail is not None and p["thumbnail"].startswith("attach://")
+    thumb = message.thumbnail.read_bytes()
+    assert thumb[:3] == b"\xff\xd8\xff" and len(thumb) < 200 * 1024
+    with Image.open(io.BytesIO(thumb)) as image:
+        assert image.format == "JPEG" and image.size == (320, 180)
+        assert frame_difference(image, upload.path, at_s=1.0) < 8  # the render's own frame
+        assert frame_difference(image, BIKES, at_s=1.0) > 20  # not just any picture
 
     # the answer carries the inline keyboard; the progress message was edited in place
     answer = next(m for m in tg.bot_messages(cid) if m.text and "leaderboard" in m.text.lower() and m.reply_markup)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from pathlib import Path
 
 import av
 import pytest
+from PIL import Image, ImageChops, ImageStat
 
 from bot.boundary import Attachment, Button, ChannelLimits, ConversationKey, IncomingMessage
+from bot.pictures import poster
 from tests.conftest import BIKES, BUNNY
 from tests.recording import RecordingChannel
 
@@ -247,11 +250,30 @@ async def test_large_render_is_delivered_as_link(runtime, emulator, tmp_path):
     await runtime.engine.handle(msg("add background music"), channel)
     await runtime.engine.handle(msg("/export"), channel)
     assert not channel.files
-    text = channel.texts()[-1]
+    [(still, text)] = channel.photos  # the link comes as the caption of a still from the video
     assert "too large to send here" in text and f"{emulator.url}/renders/" in text
     assert "workspace/claim?ct=" in text
     jobs = await runtime.store.list_renders()
     assert jobs[-1].delivered_as == "link"
+    with Image.open(io.BytesIO(still.data)) as image:
+        assert image.format == "JPEG" and image.size == (still.width, still.height) == (1280, 720)
+        render = emulator.state.renders_dir / f"{jobs[-1].render_id}.mp4"
+        with av.open(str(render)) as container:
+            frame = next(f for f in container.decode(video=0) if f.time >= 1.0).to_image().resize(image.size)
+        diff = ImageChops.difference(image.convert("RGB"), frame.convert("RGB"))
+        assert sum(ImageStat.Stat(diff).mean) / 3 < 8  # the render's own frame at 1 s
+
+
+async def test_a_render_without_an_index_up_front_goes_as_a_bare_link(runtime, emulator, tmp_path, monkeypatch):
+    """When the first bytes of a video hold no frame (its index at the end, or too few bytes), the link goes alone."""
+    monkeypatch.setattr(poster, "HEAD_BYTES", 2048)  # too few bytes for any frame
+    channel = RecordingChannel(limits=ChannelLimits(max_upload_bytes=10_000))
+    await runtime.engine.handle(msg("", BIKES), channel)
+    await runtime.engine.handle(msg("add background music"), channel)
+    await runtime.engine.handle(msg("/export"), channel)
+    assert not channel.photos and not channel.files
+    assert "too large to send here" in channel.texts()[-1]
+    assert (await runtime.store.list_renders())[-1].status == "delivered"
 
 
 async def test_quick_commands(runtime, emulator, channel):

@@ -1,5 +1,5 @@
-"""The bot's messages on the fake Telegram: ``sendMessage``, ``editMessageText``, ``sendVideo``,
-``sendChatAction`` and ``answerCallbackQuery``.
+"""The bot's messages on the fake Telegram: ``sendMessage``, ``editMessageText``, ``sendVideo``
+(with its ``thumbnail``), ``sendPhoto``, ``sendChatAction`` and ``answerCallbackQuery``.
 
 Limits as Telegram enforces them (see :mod:`tests.fakes.telegram.limits`): 4096 characters of
 text, 1024 of caption, no empty text, no edit that changes nothing ("message is not
@@ -12,6 +12,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from PIL import Image
+
 from tests.fakes.base import UploadedFile
 from tests.fakes.telegram.limits import (
     CHAT_ACTIONS,
@@ -20,7 +22,7 @@ from tests.fakes.telegram.limits import (
     NOT_MODIFIED,
     bad_request,
 )
-from tests.fakes.telegram.model import BotMessage
+from tests.fakes.telegram.model import BotMessage, StoredFile
 from tests.fakes.telegram.updates import TelegramUpdates
 
 
@@ -66,10 +68,44 @@ class TelegramMessages(TelegramUpdates):
             video["mime_type"] = upload.content_type
         for key in ("width", "height", "duration"):
             video[key] = int(params.get(key) or 0)
+        thumbnail = self._attached(params.get("thumbnail"), files)
+        if thumbnail is not None:
+            self.uploaded.append(thumbnail)
+            video["thumbnail"] = _photo_size(self._store_file(thumbnail.path, thumbnail.size, None, "image/jpeg"))
         fields: dict[str, Any] = {"video": video}
         if caption is not None:
             fields["caption"] = str(caption)
-        return self._new_bot_message(params, "video", fields, upload)
+        return self._new_bot_message(params, "video", fields, upload, thumbnail=thumbnail)
+
+    async def _m_sendPhoto(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> dict[str, Any]:
+        """A photo: an uploaded JPEG, PNG or WebP (Telegram answers one ``PhotoSize`` per size it
+        made; the fake, one of the original size). Caption 1024 characters at most."""
+        self._chat(params.get("chat_id"))
+        _no_parse_mode(params)
+        caption = params.get("caption")
+        if caption is not None and len(str(caption)) > MAX_CAPTION_CHARS:
+            raise bad_request("message caption is too long")
+        upload = files.get("photo") or self._attached(params.get("photo"), files)
+        if upload is None:
+            raise bad_request("there is no photo in the request")
+        if _image_size(upload) is None:
+            raise bad_request("IMAGE_PROCESS_FAILED")
+        self.uploaded.append(upload)
+        stored = self._store_file(upload.path, upload.size, upload.filename, upload.content_type)
+        fields: dict[str, Any] = {"photo": [_photo_size(stored)]}
+        if caption is not None:
+            fields["caption"] = str(caption)
+        return self._new_bot_message(params, "photo", fields, upload)
+
+    @staticmethod
+    def _attached(value: Any, files: dict[str, UploadedFile]) -> UploadedFile | None:
+        """The part an ``attach://<name>`` value names (how PTB sends thumbnails), or ``None``."""
+        if isinstance(value, str) and value.startswith("attach://"):
+            part = files.get(value.removeprefix("attach://"))
+            if part is None:
+                raise bad_request("wrong file identifier/HTTP URL specified")
+            return part
+        return None
 
     async def _m_sendChatAction(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> bool:
         self._chat(params.get("chat_id"))
@@ -86,7 +122,13 @@ class TelegramMessages(TelegramUpdates):
         return True
 
     def _new_bot_message(
-        self, params: dict[str, Any], kind: str, fields: dict[str, Any], upload: UploadedFile | None = None
+        self,
+        params: dict[str, Any],
+        kind: str,
+        fields: dict[str, Any],
+        upload: UploadedFile | None = None,
+        *,
+        thumbnail: UploadedFile | None = None,
     ) -> dict[str, Any]:
         """Record a message the bot sent; returns the ``Message`` object to answer."""
         chat = self._chat(params.get("chat_id"))
@@ -113,8 +155,35 @@ class TelegramMessages(TelegramUpdates):
             chat_id=chat["id"],
             raw=raw,
             upload=upload,
+            thumbnail=thumbnail,
         )
         return raw
+
+
+def _image_size(upload: UploadedFile) -> tuple[int, int] | None:
+    """Width and height of an uploaded picture, ``None`` when it is not one."""
+    try:
+        with Image.open(upload.path) as image:
+            return image.size
+    except (OSError, ValueError):
+        return None
+
+
+def _photo_size(stored: StoredFile) -> dict[str, Any]:
+    """A ``PhotoSize`` object of a stored picture."""
+    width, height = 0, 0
+    try:
+        with Image.open(stored.path) as image:
+            width, height = image.size
+    except (OSError, ValueError):
+        pass
+    return {
+        "file_id": stored.file_id,
+        "file_unique_id": stored.file_unique_id,
+        "width": width,
+        "height": height,
+        "file_size": stored.size,
+    }
 
 
 def _no_parse_mode(params: dict[str, Any]) -> None:

@@ -41,7 +41,7 @@ class BotMessage:
         text: Current text as the bot sent it, ``None`` for videos.
         caption: Caption, as sent.
         reply_markup: Current reply markup (parsed JSON), ``None`` if none.
-        kind: ``"text"`` or ``"video"``.
+        kind: ``"text"``, ``"video"`` or ``"photo"``.
         thread_id: ``message_thread_id`` it was sent to.
         edits: Text of every successful edit, in order.
         file: The uploaded file on disk (videos).
@@ -49,7 +49,8 @@ class BotMessage:
         message_id: Its id in the chat.
         chat_id: The chat.
         raw: The Telegram ``Message`` object as last answered (what callback queries carry).
-        upload: The :class:`UploadedFile` of a video.
+        upload: The :class:`UploadedFile` of a video or photo.
+        thumbnail: The thumbnail sent with a video (``attach://`` part), if any.
     """
 
     text: str | None
@@ -64,6 +65,7 @@ class BotMessage:
     chat_id: int = 0
     raw: dict[str, Any] = field(default_factory=dict)
     upload: UploadedFile | None = None
+    thumbnail: UploadedFile | None = None
 
 
 @dataclass

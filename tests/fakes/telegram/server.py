@@ -10,7 +10,7 @@
 
 It emulates the Bot API methods nemobot uses and nothing else: ``getMe``, ``setMyCommands``,
 ``setWebhook``, ``deleteWebhook``, ``getUpdates``, ``sendMessage``, ``editMessageText``,
-``sendChatAction``, ``sendVideo``, ``answerCallbackQuery``, ``getFile`` and file downloads.
+``sendChatAction``, ``sendVideo``, ``sendPhoto``, ``answerCallbackQuery``, ``getFile`` and file downloads.
 Other methods answer 404 as unknown ones do on Telegram.
 
 Wire format, as PTB speaks it:
@@ -54,6 +54,7 @@ METHODS = (
     "editMessageText",
     "sendChatAction",
     "sendVideo",
+    "sendPhoto",
     "answerCallbackQuery",
     "getFile",
 )
@@ -76,6 +77,8 @@ _STRING_PARAMS = frozenset(
         "business_connection_id",
         "message_effect_id",
         "video",
+        "photo",
+        "thumbnail",
     ]
 )
 
