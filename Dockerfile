@@ -1,24 +1,33 @@
 # nemobot: the chat bot, without the demo extra (no ffmpeg) and without dev dependencies.
 # Build: docker build -t nemobot .   Run: see compose.yaml and the README's Docker section.
+# The install is scripts/install.sh (the one .ci/run checks): the hash-checked requirements.lock,
+# then the project with --no-deps.
 
 FROM python:3.11-slim AS build
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
-RUN python -m venv /opt/nemobot
+COPY requirements.lock ./
+COPY scripts/install.sh ./scripts/
+RUN sh scripts/install.sh /opt/nemobot deps
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY adapters ./adapters
 COPY store ./store
 COPY emulator ./emulator
-RUN /opt/nemobot/bin/pip install --no-cache-dir .
+RUN sh scripts/install.sh /opt/nemobot project
 
 FROM python:3.11-slim
-RUN useradd --create-home --uid 10001 nemobot && mkdir /data && chown nemobot:nemobot /data
+RUN groupadd --gid 10001 nemobot \
+    && useradd --create-home --uid 10001 --gid nemobot nemobot \
+    && mkdir /data \
+    && chown nemobot:nemobot /data
 COPY --from=build /opt/nemobot /opt/nemobot
 ENV PATH=/opt/nemobot/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     DATABASE_URL=sqlite:////data/nemobot.db \
     HEALTH_PORT=0.0.0.0:8080
-USER nemobot
+USER 10001:10001
 WORKDIR /data
 VOLUME ["/data"]
 EXPOSE 8080
