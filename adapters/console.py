@@ -193,7 +193,7 @@ class ConsoleChannel:
         self._last_ref = str(self._n)
         return SentRef(str(self._n))
 
-    async def send_photo(self, photo: OutgoingPhoto, *, caption: str = "") -> SentRef:
+    async def send_photo(self, photo: OutgoingPhoto, *, caption: str = "", buttons: tuple[Button, ...] = ()) -> SentRef:
         """Saved in ``downloads_dir`` (numbered, so each stays), its path printed under the caption."""
         self.downloads_dir.mkdir(parents=True, exist_ok=True)
         self._n += 1
@@ -201,7 +201,8 @@ class ConsoleChannel:
         target = self.downloads_dir / (f"{stem}-{self._n}{dot}{ext}" if dot else f"{photo.name}-{self._n}")
         await asyncio.to_thread(target.write_bytes, photo.data)
         self.pictures.append(target)
-        self._print((caption + "\n" if caption else "") + t("console.saved", path=target, size=len(photo.data)))
+        saved = t("console.saved", path=target, size=len(photo.data))
+        self._print(render_reply(Reply((caption + "\n" if caption else "") + saved, buttons=buttons)))
         self._last_ref = str(self._n)
         return SentRef(str(self._n))
 

@@ -309,9 +309,10 @@ class ReplyChannel(Protocol):
     async def send_file(self, video: OutgoingVideo, *, caption: str = "") -> SentRef:
         """Post a video file with a caption (within ``limits.max_caption_chars``)."""
 
-    async def send_photo(self, photo: OutgoingPhoto, *, caption: str = "") -> SentRef:
-        """Post a picture with a caption (within ``limits.max_caption_chars``): a Telegram
-        photo, a Discord message with the picture as its embed image, a file in the terminal."""
+    async def send_photo(self, photo: OutgoingPhoto, *, caption: str = "", buttons: tuple[Button, ...] = ()) -> SentRef:
+        """Post a picture with a caption (within ``limits.max_caption_chars``) and quick actions
+        under it: a Telegram photo, a Discord message with the picture as its embed image, a
+        file in the terminal."""
 
     async def send_private(self, reply: Reply) -> SentRef:
         """Post a message only the sender of the message being answered sees: an ephemeral

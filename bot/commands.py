@@ -7,14 +7,17 @@ failure (the engine's error boundary answers, :func:`bot.errors.error_reply`).
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 
 from bot.access import AccessPolicy
 from bot.agent_runs import AgentRuns, credits_line
-from bot.boundary import Button, Content
+from bot.boundary import Button, ChannelError, Content, OutgoingPhoto
 from bot.conversations import Conversations
 from bot.intents import Intent, IntentKind
 from bot.nemo import timeline
+from bot.pictures.timeline import timeline_png
 from bot.profiles import PROFILES
 from bot.renders import RESUMABLE, RenderTracker
 from bot.scheduler import ConversationScheduler
@@ -22,6 +25,8 @@ from bot.texts import FORMATS_LINE, t
 from bot.turn import Turn, say, say_private
 from bot.uploads import Uploads, describe_asset
 from store.base import Store
+
+log = logging.getLogger(__name__)
 
 Handler = Callable[[Turn, Intent], Awaitable[None]]
 """An intent handler: the message being handled and its routed intent."""
@@ -134,7 +139,12 @@ class Commands:
         await say_private(turn, balance)  # one person's balance: not for the whole group
 
     async def status(self, turn: Turn, intent: Intent) -> None:
-        """``/status``: the timeline, the assets and the last render."""
+        """``/status``: the timeline as a picture (:mod:`bot.pictures.timeline`), with the text
+        summary, the assets and the last render as its caption.
+
+        A summary longer than a caption (Telegram: 1024 characters) follows the picture as a
+        message; an empty timeline, or a picture the chat refused, leaves the text alone.
+        """
         if turn.conv.session_id is None:
             await say(turn.channel, t("need_session", turn.lang))
             return
@@ -147,7 +157,19 @@ class Commands:
         jobs = await self.store.list_renders(conversation_key=turn.conv.key)
         if jobs:
             lines.append(t("status_render", turn.lang, status=jobs[-1].status))
-        await say(turn.channel, "\n".join(lines), buttons=(Button.EXPORT, Button.CREDITS))
+        text, buttons = "\n".join(lines), (Button.EXPORT, Button.CREDITS)
+        picture = await asyncio.to_thread(timeline_png, state.draft, turn.lang)
+        if picture is not None:
+            photo = OutgoingPhoto(picture.png, "timeline.png", picture.width, picture.height)
+            fits = len(text) <= turn.channel.limits.max_caption_chars
+            try:
+                await turn.channel.send_photo(photo, caption=text if fits else "", buttons=buttons if fits else ())
+            except ChannelError as exc:
+                log.warning("the timeline picture was refused (%s); sending the text alone", exc)
+            else:
+                if fits:
+                    return
+        await say(turn.channel, text, buttons=buttons)
 
     async def link(self, turn: Turn, intent: Intent) -> None:
         """``/link``: the web-editor claim link (contract endpoint 12)."""

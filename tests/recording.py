@@ -16,7 +16,7 @@ class RecordingChannel:
     Attributes:
         events: ``("send"|"edit"|"file"|"photo", ref_id, text_or_path)`` in order (a
             photo's text is its caption).
-        messages: Current text of each message by ref id.
+        messages: Current text of each message by ref id (a picture's: its caption).
         files: Paths of files sent.
         videos: The videos sent, as given (their thumbnails among them).
         photos: The pictures sent, with their captions.
@@ -67,9 +67,11 @@ class RecordingChannel:
         self.events.append(("file", str(self._n), f"{kept} {caption}"))
         return SentRef(str(self._n))
 
-    async def send_photo(self, photo: OutgoingPhoto, *, caption: str = "") -> SentRef:
+    async def send_photo(self, photo: OutgoingPhoto, *, caption: str = "", buttons: tuple[Button, ...] = ()) -> SentRef:
         self._n += 1
         self.photos.append((photo, caption))
+        self.messages[str(self._n)] = caption  # a captioned picture reads as a message
+        self.buttons[str(self._n)] = buttons
         self.events.append(("photo", str(self._n), caption))
         return SentRef(str(self._n))
 

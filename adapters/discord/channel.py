@@ -174,15 +174,18 @@ class DiscordChannel:
             raise _error("file upload", exc) from None
         return SentRef(str(message.id))
 
-    async def send_photo(self, photo: OutgoingPhoto, *, caption: str = "") -> SentRef:
-        """The caption as the message, the picture attached and shown as its embed image.
+    async def send_photo(self, photo: OutgoingPhoto, *, caption: str = "", buttons: tuple[Button, ...] = ()) -> SentRef:
+        """The caption as the message, the picture attached and shown as its embed image, buttons under it.
 
         Raises:
             ChannelError: Discord refused or could not be reached.
         """
         try:
             message = await self.target.send(
-                caption[:MESSAGE_LIMIT] or None, allowed_mentions=NO_MENTIONS, **photo_kwargs(photo)
+                caption[:MESSAGE_LIMIT] or None,
+                allowed_mentions=NO_MENTIONS,
+                **photo_kwargs(photo),
+                **self._view_kwargs(Reply(caption, buttons=buttons)),
             )
         except discord.HTTPException as exc:
             raise _error("picture upload", exc) from None
@@ -344,7 +347,7 @@ class InteractionChannel:
         ref = await self.fallback.send_file(video, caption=caption)
         return MessageRef("channel", MessageRef.parse(ref).message_id).ref()
 
-    async def send_photo(self, photo: OutgoingPhoto, *, caption: str = "") -> SentRef:
+    async def send_photo(self, photo: OutgoingPhoto, *, caption: str = "", buttons: tuple[Button, ...] = ()) -> SentRef:
         if self.token_alive:
             try:
                 message = await self.interaction.followup.send(
@@ -352,13 +355,14 @@ class InteractionChannel:
                     wait=True,
                     allowed_mentions=NO_MENTIONS,
                     **photo_kwargs(photo),
+                    **self._kwargs(Reply(caption, buttons=buttons)),
                 )
                 return MessageRef("followup", message.id).ref()
             except discord.HTTPException as exc:
                 if exc.status not in (401, 404):
                     raise _error("interaction picture upload", exc) from None
                 self._expire(exc)
-        ref = await self.fallback.send_photo(photo, caption=caption)
+        ref = await self.fallback.send_photo(photo, caption=caption, buttons=buttons)
         return MessageRef("channel", MessageRef.parse(ref).message_id).ref()
 
 

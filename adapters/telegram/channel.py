@@ -19,7 +19,7 @@ from telegram.error import BadRequest, TelegramError
 from adapters.pacing import EditPacer
 from adapters.telegram.converters import keyboard
 from adapters.telegram.priority import progress_requests
-from bot.boundary import ChannelError, ChannelLimits, OutgoingPhoto, OutgoingVideo, Reply, SentRef
+from bot.boundary import Button, ChannelError, ChannelLimits, OutgoingPhoto, OutgoingVideo, Reply, SentRef
 
 log = logging.getLogger(__name__)
 
@@ -175,8 +175,8 @@ class TelegramChannel:
             write_timeout=300,
         )
 
-    async def send_photo(self, photo: OutgoingPhoto, *, caption: str = "") -> SentRef:
-        """A photo (``sendPhoto``) with its caption (1024 characters at most).
+    async def send_photo(self, photo: OutgoingPhoto, *, caption: str = "", buttons: tuple[Button, ...] = ()) -> SentRef:
+        """A photo (``sendPhoto``) with its caption (1024 characters at most) and inline buttons.
 
         Raises:
             ChannelError: Telegram refused or could not be reached.
@@ -186,6 +186,7 @@ class TelegramChannel:
                 chat_id=self.chat_id,
                 photo=InputFile(photo.data, filename=photo.name),
                 caption=caption[:CAPTION_LIMIT] or None,
+                reply_markup=self._keyboard(Reply(caption, buttons=buttons)),
                 message_thread_id=self.thread_id,
                 write_timeout=60,
             )

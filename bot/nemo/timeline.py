@@ -7,9 +7,13 @@ names, never to an exception.
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import Any, Literal
 
 TRACK_VIDEO, TRACK_AUDIO, TRACK_TEXT = 0, 1, 7
+
+TrackKind = Literal["video", "music", "title", "leaderboard", "caption", "other"]
+"""What a track holds, as :func:`track_kind` tells it."""
 
 
 def _tracks(draft: Any) -> list[dict[str, Any]]:
@@ -30,7 +34,39 @@ def is_ready(draft: Any) -> bool:
 
 
 def _num(value: Any, default: float = 0.0) -> float:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return default
+    try:
+        number = float(value)
+    except OverflowError:  # an int too large for a float
+        return default
+    return number if math.isfinite(number) else default
+
+
+def draft_tracks(draft: Any) -> list[dict[str, Any]]:
+    """The draft's tracks (``t``) that are objects, in draft order; ``[]`` for anything else."""
+    return _tracks(draft)
+
+
+def track_segments(track: dict[str, Any]) -> list[dict[str, Any]]:
+    """The track's segments (``sg``) that are objects, in draft order; ``[]`` for anything else."""
+    return _segments(track)
+
+
+def number(value: Any, default: float = 0.0) -> float:
+    """A finite JSON number as a float (``st``, ``d``, ``vol``...); ``default`` for anything
+    else (strings, booleans, ``None``, NaN, infinities, integers too large for a float)."""
+    return _num(value, default)
+
+
+def segment_name(seg: dict[str, Any]) -> str | None:
+    """The segment's display name (``n``, else ``txt`` and a few other keys), stripped, or
+    ``None`` when it has none."""
+    for key in ("n", "txt", "name", "text", "fn"):
+        value = seg.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
 
 
 def fmt_seconds(ms: float) -> str:
@@ -46,28 +82,40 @@ def _range(segs: list[dict[str, Any]]) -> str:
 
 
 def _seg_name(seg: dict[str, Any]) -> str:
-    for key in ("n", "txt", "name", "text", "fn"):
-        value = seg.get(key)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return "clip"
+    return segment_name(seg) or "clip"
+
+
+def track_kind(track: dict[str, Any]) -> TrackKind:
+    """``video`` (``tt`` 0), ``music`` (``tt`` 1), for text tracks (``tt`` 7) ``leaderboard``
+    (any leaderboard segment), ``caption`` (only captions) or ``title``; ``other`` for the rest."""
+    tt = track.get("tt")
+    if tt == TRACK_VIDEO:
+        return "video"
+    if tt == TRACK_AUDIO:
+        return "music"
+    if tt == TRACK_TEXT:
+        kinds = {kind if isinstance(kind := s.get("kind"), str) else None for s in _segments(track)}
+        if "leaderboard" in kinds:
+            return "leaderboard"
+        if kinds == {"caption"}:
+            return "caption"
+        return "title"
+    return "other"
+
+
+_LABELS: dict[TrackKind, str] = {
+    "video": "Video",
+    "music": "BGM",
+    "title": "Title",
+    "leaderboard": "Leaderboard",
+    "caption": "Caption",
+    "other": "Track",
+}
 
 
 def track_label(track: dict[str, Any]) -> str:
-    """``Video``, ``BGM``, ``Title``, ``Leaderboard``, ``Caption`` or ``Track``."""
-    tt = track.get("tt")
-    if tt == TRACK_VIDEO:
-        return "Video"
-    if tt == TRACK_AUDIO:
-        return "BGM"
-    if tt == TRACK_TEXT:
-        kinds = {s.get("kind") for s in _segments(track)}
-        if "leaderboard" in kinds:
-            return "Leaderboard"
-        if kinds == {"caption"}:
-            return "Caption"
-        return "Title"
-    return "Track"
+    """``Video``, ``BGM``, ``Title``, ``Leaderboard``, ``Caption`` or ``Track`` (:func:`track_kind`)."""
+    return _LABELS[track_kind(track)]
 
 
 def describe_track(track: dict[str, Any]) -> str:

@@ -206,6 +206,12 @@ async def test_button_press_after_a_restart(emulator, dc, tmp_path):
             )
             pid = int(press["id"])
             await dc.wait_until(lambda: any("📋 Timeline" in t for t in interaction_texts(dc, pid)), timeout=30)
+            [shown] = [
+                r for r in dc.interaction_responses[pid] if "📋 Timeline" in str((r.get("data") or {}).get("content"))
+            ]
+            assert [f.filename for f in shown["files"]] == ["timeline.png"]  # the picture, as the embed image
+            assert shown["data"]["embeds"][0]["image"]["url"] == "attachment://timeline.png"
+            assert shown["data"]["components"]  # the quick actions stay under it
             stranger = dc.add_user(555000000000000555, "stranger")
             other = await dc.button_press(
                 custom_id="nemobot:new", message_id=int(answer["id"]), channel_id=thread_id, user=stranger

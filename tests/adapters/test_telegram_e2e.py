@@ -224,6 +224,15 @@ async def test_button_press_answers_the_callback_and_runs_the_command(emulator, 
         tg.press_button(chat, answer.message_id, status)
         await wait_text(tg, cid, "📋 Timeline (2 tracks)")
     assert len(tg.callback_answers) == 1
+    # /status is a photo of the timeline with the summary as its caption and the buttons under it
+    [photo] = [m for m in tg.bot_messages(cid) if m.kind == "photo"]
+    assert photo.caption.startswith("📋 Timeline (2 tracks)") and photo.upload.filename == "timeline.png"
+    assert [b["callback_data"].split(":")[1] for row in photo.reply_markup["inline_keyboard"] for b in row] == [
+        "export",
+        "credits",
+    ]
+    with Image.open(photo.upload.path) as image:
+        assert image.format == "PNG" and image.width == 1280 and photo.raw["photo"][0]["width"] == 1280
 
 
 def free_port() -> int:

@@ -72,6 +72,11 @@ async def test_full_flow_upload_edit_status_export(runtime, emulator, channel):
     status = channel.texts()[-1]
     assert status.startswith("📋 Timeline (")
     assert "Leaderboard" in status and "bigbuckbunny.mp4" in status
+    # the timeline came as a picture, the text summary its caption, the buttons under it
+    [(picture, caption)] = channel.photos
+    assert caption == status and channel.buttons[max(channel.messages, key=int)] == (Button.EXPORT, Button.CREDITS)
+    with Image.open(io.BytesIO(picture.data)) as image:
+        assert image.format == "PNG" and image.size == (picture.width, picture.height) and picture.width == 1280
 
     await engine.handle(msg("/export"), channel)
     assert len(channel.files) == 1
