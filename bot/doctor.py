@@ -16,10 +16,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TextIO
 
-import aiohttp
-
 from bot.adapter import AdapterFactory, CheckFailed
 from bot.app import open_runtime
+from bot.health import http_problem
 from bot.nemo.client import NemoClient
 from bot.nemo.errors import NemoError
 from bot.settings import Settings
@@ -92,16 +91,10 @@ def _where(url: str) -> str:
 
 
 async def _reachable(url: str) -> Finding:
-    try:
-        timeout = aiohttp.ClientTimeout(total=CHECK_TIMEOUT_S)
-        async with (
-            aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(force_close=True)) as http,
-            http.get(url, allow_redirects=False) as answer,
-        ):
-            await answer.read()
-            return Finding("nemovideo", "ok", f"{url} answers")
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        return Finding("nemovideo", "FAIL", f"{url} does not answer ({type(exc).__name__}): check NEMO_API_URL")
+    problem = await http_problem(url, CHECK_TIMEOUT_S)
+    if problem is None:
+        return Finding("nemovideo", "ok", f"{url} answers")
+    return Finding("nemovideo", "FAIL", f"{url} does not answer ({problem}): check NEMO_API_URL")
 
 
 async def _credits(settings: Settings, client: NemoClient) -> Finding:

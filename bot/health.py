@@ -105,17 +105,23 @@ class HealthServer:
         checked_at, ok = self._backend
         if time.monotonic() - checked_at < BACKEND_CACHE_S:
             return ok
-        url = self.runtime.settings.nemo_api_url
-        try:
-            timeout = aiohttp.ClientTimeout(total=BACKEND_TIMEOUT_S)
-            async with (
-                aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(force_close=True)) as http,
-                http.get(url, allow_redirects=False) as answer,
-            ):
-                await answer.read()
-                ok = True  # any HTTP answer: the backend is there
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            log.warning("readiness: NemoVideo is not reachable: %s", type(exc).__name__)
-            ok = False
-        self._backend = (time.monotonic(), ok)
-        return ok
+        problem = await http_problem(self.runtime.settings.nemo_api_url, BACKEND_TIMEOUT_S)
+        if problem:
+            log.warning("readiness: NemoVideo is not reachable: %s", problem)
+        self._backend = (time.monotonic(), problem is None)
+        return problem is None
+
+
+async def http_problem(url: str, timeout_s: float) -> str | None:
+    """Why ``url`` gives no HTTP answer within ``timeout_s`` seconds (the exception's class
+    name), or ``None`` when it answers anything at all: the server is there."""
+    try:
+        timeout = aiohttp.ClientTimeout(total=timeout_s)
+        async with (
+            aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(force_close=True)) as http,
+            http.get(url, allow_redirects=False) as answer,
+        ):
+            await answer.read()
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        return type(exc).__name__
+    return None
