@@ -33,7 +33,9 @@ class Settings(BaseSettings):
         nemo_token: A fixed bearer token; when unset an anonymous token is used.
         nemo_client_id: The anonymous client id (UUID); when unset one is created once and
             persisted in the store.
-        database_url: ``sqlite:///path`` (default ``sqlite:///nemobot.db``).
+        database_url: ``sqlite:///path`` (default ``sqlite:///nemobot.db``) or
+            ``postgresql://user:password@host:port/dbname`` (``postgres://`` too; ``?pool_size=N``
+            sets the most connections, default 10).
         heartbeat_interval_s: Seconds between "Still working" notes during a run (default 120).
         progress_edit_interval_s: Minimum seconds between two edits of a progress message.
         sse_idle_timeout_s: Heartbeats-only time after which a run is a timeout (600, section 3).
@@ -199,8 +201,8 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _db_url(cls, value: str) -> str:
-        if not value.startswith("sqlite://"):
-            raise ValueError("only sqlite:///path is supported for now")
+        if not value.startswith(("sqlite://", "postgresql://", "postgres://")):
+            raise ValueError("DATABASE_URL is sqlite:///path or postgresql://user:password@host:port/database")
         return value
 
     @field_validator(

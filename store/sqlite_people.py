@@ -5,33 +5,12 @@ The multi-user half of :class:`store.sqlite.SQLiteStore` (tables of migration 3)
 
 from __future__ import annotations
 
-import hashlib
 import secrets
-from datetime import date, datetime
+from datetime import datetime
 
 from store.base import ConnectCodeTaken, Person, utcnow
+from store.checks import check_account, check_day, code_hash
 from store.sqlite_conn import SQLiteConnection, dt, utc_ts
-
-
-def code_hash(code: str) -> str:
-    """The stored form of a connect code: its SHA-256, 64 hex digits."""
-    return hashlib.sha256(code.encode("utf-8")).hexdigest()
-
-
-def _check_account(account: str) -> None:
-    platform, sep, ident = account.partition(":")
-    if not (platform and sep and ident):
-        raise ValueError(f"an account is 'platform:id', got {account!r}")
-
-
-def _check_day(day: str) -> None:
-    """Days compare as text, so only the ``YYYY-MM-DD`` form is accepted."""
-    try:
-        ok = date.fromisoformat(day).isoformat() == day
-    except ValueError:
-        ok = False
-    if not ok:
-        raise ValueError(f"a day is an ISO date like 2026-12-01, got {day!r}")
 
 
 class PeopleTables(SQLiteConnection):
@@ -46,7 +25,7 @@ class PeopleTables(SQLiteConnection):
 
     async def ensure_person(self, account: str) -> str:
         """The person id of ``account``, creating the person (``p_`` + 16 hex) on first sight."""
-        _check_account(account)
+        check_account(account)
         if (known := await self.person_for(account)) is not None:
             return known
         async with self._tx() as db:
@@ -72,7 +51,7 @@ class PeopleTables(SQLiteConnection):
         Raises:
             ValueError: No person ``person_id``, or ``account`` is not ``platform:id``.
         """
-        _check_account(account)
+        check_account(account)
         async with self._tx() as db:
             async with db.execute("SELECT 1 FROM people WHERE id = ?", (person_id,)) as cur:
                 if await cur.fetchone() is None:
@@ -140,7 +119,7 @@ class PeopleTables(SQLiteConnection):
 
     async def add_usage(self, subject: str, kind: str, day: str, n: int = 1) -> int:
         """Add ``n`` to the ``subject``/``kind``/``day`` (ISO date) counter; returns the new total."""
-        _check_day(day)
+        check_day(day)
         async with (
             self._tx() as db,
             db.execute(
@@ -172,7 +151,7 @@ class PeopleTables(SQLiteConnection):
 
     async def prune_usage(self, before_day: str) -> int:
         """Forget counters of days before ``before_day`` (ISO date); returns how many rows."""
-        _check_day(before_day)
+        check_day(before_day)
         return await self._write("DELETE FROM usage WHERE day < ?", (before_day,))
 
     # flags --------------------------------------------------------------------------------------

@@ -230,6 +230,10 @@ def test_compose_keeps_data_on_a_volume_and_health_on_the_host_only():
     text = (ROOT / "compose.yaml").read_text()
     assert ":/data" in text and "env_file: .env" in text
     assert '"127.0.0.1:8080:8080"' in text
+    # PostgreSQL comes under a profile, its data on a volume, the password from .env only
+    postgres = text[text.index("\n  postgres:") :]
+    assert 'profiles: ["postgres"]' in postgres and "postgres-data:/var/lib/postgresql/data" in postgres
+    assert "POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:?" in postgres and "pg_isready" in postgres
 
 
 async def test_the_health_check_command_passes_against_a_live_server(emulator, tmp_path):

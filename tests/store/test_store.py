@@ -1,15 +1,18 @@
-"""One contract test class for every Store backend (design habit 7), plus SQLite specifics."""
+"""One contract test class for every Store backend (design habit 7), plus SQLite and PostgreSQL specifics."""
 
 import asyncio
 import hashlib
 import logging
 import os
+import random
 import re
 import sqlite3
 import stat
 from datetime import UTC, datetime, timedelta, timezone
+from urllib.parse import parse_qs, urlsplit
 
 import aiosqlite
+import asyncpg
 import pytest
 
 from store import (
@@ -22,7 +25,8 @@ from store import (
     TokenCipher,
     open_store,
 )
-from store.base import ACTIVE_JOB_STATUSES
+from store.base import ACTIVE_JOB_STATUSES, RESUMABLE_JOB_STATUSES
+from store.postgres import DEFAULT_POOL_SIZE, SCHEMA_VERSION, PostgresStore, parse_url
 from store.sqlite import MIGRATIONS, SQLiteStore
 
 KEY_A = TokenCipher.generate_key()
@@ -30,10 +34,15 @@ KEY_B = TokenCipher.generate_key()
 TOKEN = "nmv_usr_s3cr3t_token_value_0123456789"
 
 
-@pytest.fixture(params=["sqlite-file", "sqlite-memory", "sqlite-file-encrypted"])
+@pytest.fixture(params=["sqlite-file", "sqlite-memory", "sqlite-file-encrypted", "postgres", "postgres-encrypted"])
 def backend(request, tmp_path):
-    """``(url, cipher)`` of one backend variant."""
-    url = "sqlite:///:memory:" if request.param == "sqlite-memory" else f"sqlite:///{tmp_path / 'db' / 'nemobot.db'}"
+    """``(url, cipher)`` of one backend variant (PostgreSQL: a fresh database on the run's server)."""
+    if request.param.startswith("postgres"):
+        url = request.getfixturevalue("postgres_url")
+    elif request.param == "sqlite-memory":
+        url = "sqlite:///:memory:"
+    else:
+        url = f"sqlite:///{tmp_path / 'db' / 'nemobot.db'}"
     return url, TokenCipher.from_keys(KEY_A) if request.param.endswith("-encrypted") else None
 
 
@@ -167,6 +176,47 @@ class TestStoreContract:
         assert await store.count_renders([JobStatus.CANCELLED]) == 0
         assert await store.count_renders([]) == 0
         assert await store.count_renders(JobStatus.PENDING) == 1
+
+    async def test_unfinished_renders_in_pages(self, store):
+        statuses = list(JobStatus)
+        expected = []
+        for n, render_id in enumerate(["render_a2", "render_A1", "render_B3", *(f"render_{n:03d}" for n in range(20))]):
+            status = statuses[n % len(statuses)]
+            key = ("telegram:1", "discord:g/c", "tele_gram:1")[n % 3]
+            await store.save_render(RenderJob(render_id, key, "s", status=status))
+            if status in RESUMABLE_JOB_STATUSES:
+                expected.append((render_id, key))
+        await store.save_render(RenderJob("render_done", "telegram:1", "s", status=JobStatus.COMPLETED, delivered=True))
+        pages = []
+        async for page in store.unfinished_renders(batch=4):
+            if not pages:  # saved while paging, after the page read: picked up once
+                await store.save_render(RenderJob("render_zz", "telegram:9", "s", status=JobStatus.PENDING))
+            pages.append([j.render_id for j in page])
+        expected.append(("render_zz", "telegram:9"))
+        assert [i for page in pages for i in page] == sorted(i for i, _ in expected)  # bytewise: A1 < B3 < a2
+        assert all(len(page) == 4 for page in pages[:-1]) and pages[-1]
+        telegram = [j.render_id async for page in store.unfinished_renders(prefix="telegram:", batch=2) for j in page]
+        assert telegram == sorted(i for i, key in expected if key.startswith("telegram:"))
+        underscore = [j.conversation_key async for page in store.unfinished_renders(prefix="tele_") for j in page]
+        assert underscore and set(underscore) == {"tele_gram:1"}
+        assert [page async for page in store.unfinished_renders(prefix="slack:")] == []
+
+    async def test_get_conversations(self, store):
+        for key in ("telegram:1", "telegram:2", "discord:g/c"):
+            await store.save_conversation(Conversation(key=key, skill="s", data={"k": key}))
+        got = await store.get_conversations(["telegram:2", "discord:g/c", "telegram:9", "telegram:2"])
+        assert set(got) == {"telegram:2", "discord:g/c"}
+        assert got["telegram:2"] == await store.get_conversation("telegram:2")
+        assert await store.get_conversations([]) == {}
+        many = await store.get_conversations({f"telegram:{n}" for n in range(1200)})
+        assert sorted(many) == ["telegram:1", "telegram:2"]
+
+    async def test_conversation_data_roundtrip(self, store):
+        data = {"s": '中文 ✓ "q"', "n": 1, "f": 1.5, "b": True, "z": None, "l": [1, {"x": []}], "big": 2**53 + 1}
+        plus2 = datetime(2026, 12, 1, 10, 0, 0, 123456, tzinfo=timezone_plus(2))
+        await store.save_conversation(Conversation(key="telegram:1", skill="s", data=data, created_at=plus2))
+        got = await store.get_conversation("telegram:1")
+        assert got.data == data and got.created_at == plus2
 
     async def test_people_and_accounts(self, store):
         assert await store.person_for("telegram:1") is None
@@ -535,3 +585,241 @@ class TestSQLite:
             assert await s.take_connect_code("nope", now + timedelta(minutes=2)) is None
             assert [r[0] for r in db.execute("SELECT COUNT(*) FROM connect_codes")] == [1]  # OLD-111 expired
             db.close()
+
+
+# PostgreSQL ------------------------------------------------------------------------------------
+
+
+async def pg_fetch(url: str, sql: str, *args) -> list:
+    """Rows of ``sql`` on the database (and schema) of ``url``, read beside the store."""
+    conn = await asyncpg.connect(url)
+    try:
+        return list(await conn.fetch(sql, *args))
+    finally:
+        await conn.close()
+
+
+async def pg_tokens(url: str) -> list[str | None]:
+    return [r[0] for r in await pg_fetch(url, "SELECT token FROM identities ORDER BY key")]
+
+
+def server_files_bytes(postgres_server) -> bytes:
+    """Every file of a server the tests started (empty for an external server)."""
+    if postgres_server.data_dir is None:
+        return b""
+    return b"".join(p.read_bytes() for p in sorted(postgres_server.data_dir.rglob("*")) if p.is_file())
+
+
+class TestPostgres:
+    """What only the PostgreSQL backend has: the URL, versioned migrations under a lock, several
+    pools (as several processes) on one database, raw rows."""
+
+    def test_url_scheme_and_pool_size(self):
+        assert isinstance(open_store("postgresql://u:pw@db.internal:5433/nemo"), PostgresStore)
+        assert isinstance(open_store("postgres://u@db/nemo?pool_size=3"), PostgresStore)
+        dsn, size, where = parse_url("postgresql://u:s3cret@db.internal:5433/nemo?sslmode=require&pool_size=3")
+        assert (size, where) == (3, "nemo on db.internal:5433")
+        assert "pool_size" not in dsn and "sslmode=require" in dsn and "s3cret" in dsn
+        assert parse_url("postgresql://u:pw@/nemo?host=/run/pg")[1:] == (DEFAULT_POOL_SIZE, "nemo on /run/pg")
+        for bad in ("0", "-2", "many", ""):
+            with pytest.raises(ValueError, match="pool_size"):
+                open_store(f"postgresql://u@h/db?pool_size={bad}")
+
+    async def test_pool_size_from_the_url(self, postgres_url):
+        async with PostgresStore(postgres_url + "&pool_size=3") as s:
+            assert s._pool.get_max_size() == 3
+            assert await s.count_people() == 0
+        async with PostgresStore(postgres_url) as s:
+            assert s._pool.get_max_size() == DEFAULT_POOL_SIZE == 10
+
+    async def test_migrations_are_versioned_and_idempotent(self, postgres_url):
+        assert len(MIGRATIONS) == SCHEMA_VERSION  # numbered as SQLite's: a new SQLite migration needs its twin
+        async with PostgresStore(postgres_url) as s:
+            assert await s.schema_version() == SCHEMA_VERSION
+            await s.save_conversation(Conversation(key="telegram:1", skill="s"))
+        async with PostgresStore(postgres_url) as s:  # opened again: nothing to apply, data kept
+            assert await s.schema_version() == SCHEMA_VERSION
+            assert (await s.get_conversation("telegram:1")).skill == "s"
+            await s.open()  # open while open: nothing happens
+        assert [r["version"] for r in await pg_fetch(postgres_url, "SELECT version FROM schema_version")] == [
+            SCHEMA_VERSION
+        ]
+        columns = {
+            (r["table_name"], r["column_name"]): r["data_type"]
+            for r in await pg_fetch(
+                postgres_url,
+                "SELECT table_name, column_name, data_type FROM information_schema.columns"
+                " WHERE table_schema = current_schema()",
+            )
+        }
+        assert columns[("conversations", "data")] == "jsonb"
+        assert columns[("render_jobs", "delivered")] == "boolean"
+        assert columns[("render_jobs", "created_at")] == "timestamp with time zone"
+        assert columns[("usage", "count")] == "bigint"
+        assert columns[("usage", "day")] == "date"
+        collations = await pg_fetch(
+            postgres_url,
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema()"
+            " AND table_name = 'render_jobs' AND collation_name = 'C'",
+        )
+        assert {r[0] for r in collations} == {"render_id", "conversation_key"}  # bytewise, as SQLite, any locale
+
+    async def test_refuses_newer_schema(self, postgres_url):
+        async with PostgresStore(postgres_url) as s:
+            pass
+        await pg_fetch(postgres_url, "INSERT INTO schema_version (version) VALUES ($1)", SCHEMA_VERSION + 1)
+        s = PostgresStore(postgres_url)
+        with pytest.raises(RuntimeError, match=f"newer than this nemobot \\({SCHEMA_VERSION}\\)"):
+            await s.open()
+        await s.close()
+        with pytest.raises(RuntimeError, match="not open"):
+            await s.count_people()
+
+    async def test_not_open_raises(self, postgres_url):
+        with pytest.raises(RuntimeError, match="not open"):
+            await PostgresStore(postgres_url).load_identity()
+
+    async def test_stores_opened_at_once_migrate_once(self, postgres_url):
+        stores = [PostgresStore(postgres_url) for _ in range(4)]
+        try:
+            await asyncio.gather(*(s.open() for s in stores))
+            assert {await s.schema_version() for s in stores} == {SCHEMA_VERSION}
+        finally:
+            await asyncio.gather(*(s.close() for s in stores))
+        assert len(await pg_fetch(postgres_url, "SELECT version FROM schema_version")) == 1
+
+    async def test_claims_from_two_stores_are_decided_once(self, postgres_url):
+        keys = [f"telegram:update:{n}" for n in range(500)]
+        async with PostgresStore(postgres_url) as a, PostgresStore(postgres_url) as b:
+            shuffled = random.Random(7).sample(keys, len(keys))
+            for round_ in range(2):  # the second round: every key is already claimed
+                results = await asyncio.gather(
+                    asyncio.gather(*(a.claim_event(k) for k in keys)),
+                    asyncio.gather(*(b.claim_event(k) for k in shuffled)),
+                    *(b.claim_event(k) for k in keys[::7]),  # more claims on b, in batches of their own
+                )
+                firsts = [k for k, won in zip(keys, results[0], strict=True) if won]
+                firsts += [k for k, won in zip(shuffled, results[1], strict=True) if won]
+                firsts += [k for k, won in zip(keys[::7], results[2:], strict=True) if won]
+                assert sorted(firsts) == (sorted(keys) if round_ == 0 else [])
+
+    async def test_claims_in_small_batches_from_two_stores(self, postgres_url):
+        """Many interleaved batches, overlapping in opposite orders: decided once, no deadlock."""
+        keys = [f"discord:message:{n}" for n in range(400)]
+
+        async def claim_in_chunks(s, order):
+            won = []
+            for start in range(0, len(order), 25):
+                chunk = order[start : start + 25]
+                results = await asyncio.gather(*map(s.claim_event, chunk))
+                won += [k for k, first in zip(chunk, results, strict=True) if first]
+            return won
+
+        async with PostgresStore(postgres_url) as a, PostgresStore(postgres_url) as b:
+            won_a, won_b = await asyncio.gather(claim_in_chunks(a, keys), claim_in_chunks(b, keys[::-1]))
+        assert sorted(won_a + won_b) == sorted(keys)
+
+    async def test_a_burst_of_claims_is_one_statement_per_batch(self, postgres_url, monkeypatch):
+        async with PostgresStore(postgres_url) as s:
+            statements = 0
+            fetch_all = s._all
+
+            async def counting(sql, *params):
+                nonlocal statements
+                statements += 1
+                return await fetch_all(sql, *params)
+
+            monkeypatch.setattr(s, "_all", counting)
+            results = await asyncio.gather(*(s.claim_event(f"telegram:update:{n}") for n in range(2500)))
+            assert all(results) and statements == 3  # batches of 1000, 1000 and 500
+        async with PostgresStore(postgres_url) as s:  # committed before the callers returned
+            assert not await s.claim_event("telegram:update:2499")
+
+    async def test_usage_from_two_stores_sums_exactly(self, postgres_url):
+        async with PostgresStore(postgres_url) as a, PostgresStore(postgres_url) as b:
+            totals = await asyncio.gather(
+                *(s.add_usage("p_a", "runs", "2026-12-01") for _ in range(100) for s in (a, b)),
+                *(a.add_usage("p_a", "runs", "2026-12-01", 5) for _ in range(10)),
+            )
+            assert len(set(totals)) == len(totals)  # each addition saw its own new total
+            assert max(totals) == await b.get_usage("p_a", "runs", "2026-12-01") == 250
+
+    async def test_people_and_codes_from_two_stores(self, postgres_url):
+        async with PostgresStore(postgres_url) as a, PostgresStore(postgres_url) as b:
+            ids = await asyncio.gather(*(s.ensure_person("telegram:42") for _ in range(10) for s in (a, b)))
+            assert len(set(ids)) == 1 and await a.count_people() == 1
+            now = datetime.now(UTC)
+            await a.save_connect_code("K7Q", ids[0], now + timedelta(minutes=5))
+            taken = await asyncio.gather(*(s.take_connect_code("K7Q", now) for _ in range(5) for s in (a, b)))
+            assert taken.count(ids[0]) == 1 and taken.count(None) == 9
+            for s in (a, b):  # a code and an expired one, both stores cleaning up at once
+                await s.save_connect_code(f"OLD-{id(s)}", ids[0], now + timedelta(seconds=1))
+            later = now + timedelta(minutes=1)
+            await asyncio.gather(*(s.take_connect_code("nope", later) for _ in range(5) for s in (a, b)))
+            assert await pg_fetch(postgres_url, "SELECT * FROM connect_codes") == []
+
+    async def test_tokens_are_encrypted_at_rest(self, postgres_url, postgres_server, caplog):
+        caplog.set_level(logging.DEBUG)
+        async with PostgresStore(postgres_url, cipher=TokenCipher.from_keys(KEY_A)) as s:
+            await s.save_identity(Identity("c", TOKEN, "anon_1"))
+            await s.save_identity(Identity("c2", TOKEN[::-1], "usr_2", kind="personal"), key="p_1")
+            assert (await s.load_identity()).token == TOKEN
+            assert (await s.load_identity("p_1")).token == TOKEN[::-1]
+        tokens = await pg_tokens(postgres_url)
+        assert len(tokens) == 2 and all(t.startswith("fernet:") for t in tokens)
+        assert TOKEN not in caplog.text
+        await pg_fetch(postgres_url, "CHECKPOINT")  # what the server keeps, its files and WAL
+        files = server_files_bytes(postgres_server)
+        assert TOKEN.encode() not in files and TOKEN[::-1].encode() not in files
+
+    async def test_plaintext_tokens_are_sealed_on_open_and_keys_rotate(self, postgres_url):
+        async with PostgresStore(postgres_url) as s:  # no key: kept as it is
+            await s.save_identity(Identity("c", TOKEN, "anon_1"))
+        assert await pg_tokens(postgres_url) == [TOKEN]
+        async with PostgresStore(postgres_url, cipher=TokenCipher.from_keys(KEY_A)) as s:
+            assert (await s.load_identity()).token == TOKEN
+        under_a = await pg_tokens(postgres_url)
+        assert under_a[0].startswith("fernet:")
+        async with PostgresStore(postgres_url, cipher=TokenCipher.from_keys(f"{KEY_B},{KEY_A}")) as s:
+            assert (await s.load_identity()).token == TOKEN
+        assert await pg_tokens(postgres_url) != under_a  # re-encrypted with B on open
+        async with PostgresStore(postgres_url, cipher=TokenCipher.from_keys(KEY_B)) as s:
+            assert (await s.load_identity()).token == TOKEN
+
+    async def test_token_under_a_dropped_key_reads_as_none(self, postgres_url, caplog):
+        async with PostgresStore(postgres_url, cipher=TokenCipher.from_keys(KEY_A)) as s:
+            await s.save_identity(Identity("c", TOKEN, "anon_1"))
+        under_a = await pg_tokens(postgres_url)
+        with caplog.at_level(logging.WARNING, logger="store"):
+            async with PostgresStore(postgres_url, cipher=TokenCipher.from_keys(KEY_B)) as s:
+                assert await s.load_identity() == Identity("c", None, "anon_1")
+                assert await pg_tokens(postgres_url) == under_a  # left as it was
+            async with PostgresStore(postgres_url) as s:
+                assert await s.load_identity() == Identity("c", None, "anon_1")
+        assert "no longer in NEMOBOT_SECRET_KEY" in caplog.text and "NEMOBOT_SECRET_KEY is not set" in caplog.text
+        assert TOKEN not in caplog.text and under_a[0] not in caplog.text
+
+    async def test_connect_codes_are_stored_hashed(self, postgres_url):
+        async with PostgresStore(postgres_url) as s:
+            alice = await s.ensure_person("telegram:1")
+            await s.save_connect_code("K7Q-29X", alice, datetime.now(UTC) + timedelta(minutes=10))
+        assert [r[0] for r in await pg_fetch(postgres_url, "SELECT code_hash FROM connect_codes")] == [
+            hashlib.sha256(b"K7Q-29X").hexdigest()
+        ]
+
+    async def test_tables_live_in_the_urls_schema(self, postgres_url):
+        async with PostgresStore(postgres_url) as s:
+            await s.save_conversation(Conversation(key="telegram:1", skill="s"))
+        schema = parse_qs(urlsplit(postgres_url).query)["search_path"][0]
+        rows = await pg_fetch(
+            postgres_url, "SELECT table_schema FROM information_schema.tables WHERE table_name = 'conversations'"
+        )
+        assert [r[0] for r in rows] == [schema]
+
+    async def test_data_that_jsonb_refuses(self, postgres_url):
+        async with PostgresStore(postgres_url) as s:
+            with pytest.raises(ValueError, match="JSON"):
+                await s.save_conversation(Conversation(key="telegram:1", skill="s", data={"x": float("nan")}))
+            with pytest.raises(ValueError, match="JSON"):
+                await s.save_conversation(Conversation(key="telegram:1", skill="s", data={"x": "a\x00b"}))
+            assert await s.get_conversation("telegram:1") is None
