@@ -77,6 +77,11 @@ class Settings(BaseSettings):
             (``<url>/api/v10`` and a ``ws(s)://`` gateway).
         discord_edit_interval_s: Minimum time between two edits in one channel, s (Discord:
             5 edits per 5 s per channel).
+        discord_shard_count: Shards of the whole bot across every process (Discord routes a
+            guild to shard ``(guild_id >> 22) % shard_count``, direct messages to shard 0);
+            ``None``: one process, as many shards as Discord recommends.
+        discord_shard_ids: Comma-separated shards this process runs (needs
+            ``discord_shard_count``); empty: all of them.
         downloads_dir: Where the terminal adapter saves delivered files.
         log_level: Python logging level name.
         log_format: ``text`` (one readable line per record) or ``json`` (one JSON object per
@@ -109,6 +114,8 @@ class Settings(BaseSettings):
             running renders (default 200; :mod:`bot.polling`).
         health_port: Where ``nemobot run`` serves ``/healthz``, ``/readyz`` and ``/metrics``:
             ``PORT`` or ``HOST:PORT`` (default ``127.0.0.1:8080``); ``off`` for none (:mod:`bot.health`).
+        stalled_job_s: With PostgreSQL, how long an instance may go without a heartbeat before
+            the others take its conversations' work over (s; default 30; :mod:`bot.shared_work`).
     """
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
@@ -151,6 +158,8 @@ class Settings(BaseSettings):
     discord_api_url: str | None = None
     discord_gateway_url: str | None = None
     discord_edit_interval_s: float = Field(1.5, ge=0)
+    discord_shard_count: int | None = Field(None, ge=1)
+    discord_shard_ids: str = ""
     downloads_dir: Path = Path("nemobot-downloads")
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
@@ -173,6 +182,7 @@ class Settings(BaseSettings):
     nemo_max_connections: int = Field(1000, ge=1)
     render_poll_concurrency: int = Field(200, ge=1)
     health_port: str = "127.0.0.1:8080"
+    stalled_job_s: float = Field(30.0, gt=0)
 
     @field_validator("nemo_api_url", "nemo_web_url")
     @classmethod
@@ -212,6 +222,7 @@ class Settings(BaseSettings):
         "telegram_allowed_chat_ids",
         "discord_allowed_user_ids",
         "discord_allowed_guild_ids",
+        "discord_shard_ids",
     )
     @classmethod
     def _id_list(cls, value: str) -> str:
@@ -220,6 +231,25 @@ class Settings(BaseSettings):
             if not part.removeprefix("-").isdigit():  # Telegram group ids are negative
                 raise ValueError(f"must be comma-separated numeric ids, got {part[:30]!r}")
         return ",".join(parts)
+
+    @property
+    def discord_shards(self) -> tuple[int, ...] | None:
+        """The shards this process runs (``discord_shard_ids``, else all ``discord_shard_count``);
+        ``None`` when sharding is left to discord.py (one process)."""
+        if self.discord_shard_count is None:
+            return None
+        if not self.discord_shard_ids:
+            return tuple(range(self.discord_shard_count))
+        return tuple(int(p) for p in self.discord_shard_ids.split(","))
+
+    @model_validator(mode="after")
+    def _shards(self) -> Settings:
+        if self.discord_shard_ids and self.discord_shard_count is None:
+            raise ValueError("DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT")
+        for shard in self.discord_shards or ():
+            if not 0 <= shard < (self.discord_shard_count or 0):
+                raise ValueError(f"DISCORD_SHARD_IDS: shard {shard} is not below DISCORD_SHARD_COUNT")
+        return self
 
     @property
     def discord_guilds(self) -> tuple[int, ...]:
