@@ -14,7 +14,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from bot.boundary import ConversationKey, ReplyChannel
+from bot.boundary import Attachment, ConversationKey, ReplyChannel
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -50,6 +50,26 @@ class Adapter(Protocol):
 
     async def channel_for(self, key: ConversationKey) -> ReplyChannel | None:
         """A channel into conversation ``key`` for resumed work, or ``None`` when it is unreachable."""
+
+
+@runtime_checkable
+class SharedAdapter(Adapter, Protocol):
+    """An adapter whose updates may reach any instance of the bot (Telegram webhooks behind a
+    load balancer): on PostgreSQL its conversation work is shared (:mod:`bot.shared_work`).
+
+    Attributes:
+        shares_work: True to share (a platform that routes each conversation to one process
+            by itself, like Discord's shards, keeps its work where it arrives).
+    """
+
+    shares_work: bool
+
+    async def reopen(self, attachment: Attachment) -> Attachment:
+        """``attachment`` (with only its ``ref``: a file kept by reference) made readable again.
+
+        Raises:
+            ValueError: ``attachment.ref`` is not one of this platform's references.
+        """
 
 
 class AdapterFactory(Protocol):
@@ -93,7 +113,11 @@ async def running(runtime: Runtime, adapter: Adapter) -> AsyncIterator[Adapter]:
     await adapter.start()
     runtime.connected.add(adapter.platform)
     try:
-        await runtime.engine.resume(adapter.platform, adapter.channel_for)
+        if runtime.engine.shared is not None and isinstance(adapter, SharedAdapter) and adapter.shares_work:
+            runtime.engine.share(adapter.platform, adapter.channel_for, adapter.reopen)
+            await runtime.engine.resume_shared(adapter.platform)
+        else:
+            await runtime.engine.resume(adapter.platform, adapter.channel_for)
         yield adapter
     finally:
         runtime.connected.discard(adapter.platform)

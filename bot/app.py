@@ -81,6 +81,19 @@ async def open_runtime(settings: Settings, *, platform: str = "console") -> Asyn
         stack.push_async_callback(client.close)
         engine = ConversationEngine(client, store, settings)
         stack.push_async_callback(engine.aclose)
+        if settings.database_url.startswith(("postgresql://", "postgres://")):
+            from bot.shared_work import SharedWork  # procrastinate: only PostgreSQL installs load it
+
+            shared = SharedWork(
+                settings.database_url,
+                engine.run_shared,
+                stalled_s=settings.stalled_job_s,
+                concurrency=2 * settings.max_concurrent_runs,
+                max_queued=settings.max_queued_messages,
+            )
+            await shared.open()
+            stack.push_async_callback(shared.close)  # first to stop: running jobs go to other instances
+            engine.shared = shared
         yield Runtime(settings, store, client, engine)
 
 

@@ -94,6 +94,10 @@ class Attachment:
         public_url: A secret-free URL NemoVideo can fetch.
         pasted: ``public_url`` is a link someone typed (checked by the outbound rules,
             :func:`bot.outbound.check_link`), not a platform's own file URL.
+        ref: A secret-free platform reference another process of the bot can open the file
+            by again (a Telegram ``file_id``: ``telegram-file:<file_id>``), or ``None``; kept
+            with queued messages so a file survives a restart or moves to another instance
+            (:meth:`bot.adapter.Adapter.reopen`).
     """
 
     filename: str
@@ -103,6 +107,7 @@ class Attachment:
     open: Callable[[], AsyncIterator[bytes]] | None = None
     public_url: str | None = None
     pasted: bool = False
+    ref: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "filename", clean_filename(self.filename))

@@ -58,6 +58,8 @@ class Commands:
         self.store = store
         self.conversations = conversations
         self.scheduler = scheduler
+        self.cancel_work: Callable[[str], Awaitable[int | None]] = scheduler.cancel
+        """Stops a conversation's work (the engine's: in-process, or on any instance)."""
         self.uploads = uploads
         self.agent = agent
         self.renders = renders
@@ -126,7 +128,7 @@ class Commands:
 
     async def cancel(self, turn: Turn, intent: Intent) -> None:
         """``/cancel``: stop waiting on the current run or render and drop the queue."""
-        dropped = await self.scheduler.cancel(turn.conv.key)
+        dropped = await self.cancel_work(turn.conv.key)
         self.renders.release(turn.conv.key)
         if dropped is None:
             await say(turn.channel, t("nothing_to_cancel", turn.lang))

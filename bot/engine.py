@@ -17,13 +17,13 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot import metrics
 from bot.access import AccessPolicy, RunSlots
 from bot.accounts import AccountCommands
 from bot.agent_runs import AgentRuns
-from bot.boundary import ChannelError, IncomingMessage, ReplyChannel, Scope
+from bot.boundary import Attachment, ChannelError, ConversationKey, IncomingMessage, ReplyChannel, Scope
 from bot.commands import Commands
 from bot.conversations import Conversations
 from bot.errors import BotError, error_reply
@@ -32,7 +32,7 @@ from bot.intents import Intent, IntentKind, route
 from bot.nemo.client import NemoClient
 from bot.nemo.errors import NemoError, NemoOutOfCredits, NemoPaymentRequired, NemoSessionNotFound
 from bot.profiles import get_profile
-from bot.recovery import ChannelFor, Recovery, queue_items
+from bot.recovery import ChannelFor, Recovery, message_of, queue_items
 from bot.renders import RenderTracker
 from bot.scheduler import ConversationScheduler, Submitted, Work
 from bot.settings import Settings
@@ -40,6 +40,14 @@ from bot.texts import lang_of, t
 from bot.turn import Turn, say, say_private
 from bot.uploads import Uploads
 from store.base import Store, utcnow
+
+if TYPE_CHECKING:
+    from procrastinate import JobContext
+
+    from bot.shared_work import SharedWork
+
+Reopen = Callable[[Attachment], Awaitable[Attachment]]
+"""An adapter's way to open a file kept by reference (``Attachment.ref``) again."""
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +132,11 @@ class ConversationEngine:
             IntentKind.ADMIN: accounts.admin,
         }
         self.recovery = Recovery(store, self.conversations, self.scheduler, self.renders, self.identities)
+        self.commands.cancel_work = self._cancel_work
+        self.shared: SharedWork | None = None
+        """Set by the runtime on PostgreSQL: the messages of :meth:`share`-d platforms become
+        jobs any instance may run (:mod:`bot.shared_work`)."""
+        self._shared_platforms: dict[str, tuple[ChannelFor, Reopen]] = {}
         self._claims = 0
         self._quick: dict[asyncio.Task[None], str] = {}
         metrics.watch(
@@ -186,6 +199,10 @@ class ConversationEngine:
         if intent.kind in IMMEDIATE:
             return self._spawn(self._guarded(msg, channel, intent, person, quick=quick), str(msg.conversation))
         key = str(msg.conversation)
+        if self.shared is not None and msg.conversation.platform in self._shared_platforms:
+            outcome = await self.shared.defer(msg.conversation.platform, key, queue_items([msg])[0])
+            await self._tell_outcome(outcome, msg, channel)
+            return None
         work: Work = lambda: self._guarded(msg, channel, intent, person)  # noqa: E731
         if intent.kind is IntentKind.EXPORT:
             if not self.renders.claim(key):  # one export at a time per conversation
@@ -196,12 +213,88 @@ class ConversationEngine:
         outcome, task = await self.scheduler.start(key, msg, channel, work)
         if outcome is Submitted.FULL and intent.kind is IntentKind.EXPORT:
             self.renders.release(key)
+        await self._tell_outcome(outcome, msg, channel)
+        return task
+
+    async def _tell_outcome(self, outcome: Submitted, msg: IncomingMessage, channel: ReplyChannel) -> None:
+        """Tell the sender their message waits its turn, or that too many already wait."""
         if outcome is Submitted.QUEUED:
             await say(channel, t("queued", lang_of(msg.locale)))
         elif outcome is Submitted.FULL:
             metrics.REFUSALS.labels("queue_full").inc()
             await say(channel, t("queue_full", lang_of(msg.locale), n=self.settings.max_queued_messages))
-        return task
+
+    # ------------------------------------------------------------------ several instances
+
+    def share(self, platform: str, channel_for: ChannelFor, reopen: Reopen) -> None:
+        """From now on ``platform``'s conversation work goes through :attr:`shared` (any
+        instance may run it) and this instance runs its share (:mod:`bot.shared_work`).
+
+        Args:
+            platform: ``telegram``.
+            channel_for: The adapter's way to reach a conversation by its key.
+            reopen: The adapter's way to open a file kept by reference again.
+        """
+        if self.shared is None:
+            return
+        self._shared_platforms[platform] = (channel_for, reopen)
+        self.shared.serve(platform)
+
+    async def run_shared(self, context: JobContext, key: str, item: dict[str, Any]) -> None:
+        """Run one message deferred by :meth:`accept` on whichever instance took its job.
+
+        A job run again (``attempts`` > 0: its instance stopped or died) first takes over
+        what that instance left: the cut-off run is reported, the render is resumed and
+        delivered once (:meth:`bot.recovery.Recovery.take_over`); only a message that left no
+        record is handled from the start. ``/cancel`` (an abort by the user) stops the work as
+        the in-process scheduler's ``/cancel`` does; a shutdown stops it as a restart does and
+        re-raises, so procrastinate runs the job again elsewhere.
+        """
+        from bot.shared_work import is_user_abort
+
+        conversation = ConversationKey.parse(key)
+        shared = self._shared_platforms.get(conversation.platform)
+        if shared is None:
+            raise RuntimeError(f"{conversation.platform} is not served by this instance")
+        channel_for, reopen = shared
+        channel = await channel_for(conversation)
+        if channel is None:
+            log.warning("cannot reach %s: its message is dropped", key)
+            return
+        if item.get("take_over"):
+            await self.recovery.take_over(key, channel, self._guarded_work)
+            return
+        msg = message_of(item, conversation)
+        if any(a.ref for a in msg.attachments):
+            msg = replace(msg, attachments=tuple([await reopen(a) if a.ref else a for a in msg.attachments]))
+        if context.job.attempts > 0:
+            log.info("taking over %s (attempt %d)", key, context.job.attempts + 1)
+            if await self.recovery.take_over(key, channel, self._guarded_work):
+                return
+        person = await self.identities.person_of(msg.account)
+        intent = route(msg.text, bool(msg.attachments))
+        outcome, task = await self.scheduler.start(
+            key, msg, channel, lambda: self._guarded(msg, channel, intent, person)
+        )
+        if task is None:  # cannot happen while the job's lock holds: one job of a conversation at a time
+            log.error("%s was %s on this instance while its job ran", key, outcome.value)
+            return
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if is_user_abort(context):
+                await self.scheduler.cancel(key)  # as /cancel: the run says it was stopped
+                return
+            task.cancel()  # a shutdown: nothing posted, the run marker stays for the take-over
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            raise
+
+    async def _cancel_work(self, key: str) -> int | None:
+        """``/cancel``: the conversation's work, on whichever instance runs it."""
+        if self.shared is not None and ConversationKey.parse(key).platform in self._shared_platforms:
+            return await self.shared.cancel(key)
+        return await self.scheduler.cancel(key)
 
     def _spawn(self, work: Coroutine[Any, Any, None], key: str) -> asyncio.Task[None]:
         """Run a quick command in a task of the engine's own (cancelled by :meth:`stop_platform`)."""
@@ -245,6 +338,37 @@ class ConversationEngine:
         """
         return await self.recovery.resume(platform, channel_for, self._handle_replayed, self._guarded_work)
 
+    async def resume_shared(self, platform: str) -> int:
+        """:meth:`resume` for a shared platform: what any instance left (renders, cut-off runs,
+        messages queued before the move to PostgreSQL) becomes take-over jobs, at most one
+        waiting per conversation however many instances start (:mod:`bot.shared_work`).
+
+        Returns:
+            How many conversations were handed to the job queue.
+        """
+        assert self.shared is not None
+        keys: set[str] = set()
+        async for jobs in self.store.unfinished_renders(prefix=f"{platform}:", batch=500):
+            keys.update(job.conversation_key for job in jobs)
+        queued: dict[str, list[Any]] = {}
+        for conv in await self.store.list_conversations(prefix=f"{platform}:"):
+            if isinstance(conv.data.get("run"), dict):
+                keys.add(conv.key)
+            if isinstance(conv.data.get("queue"), list) and conv.data["queue"]:
+                queued[conv.key] = conv.data["queue"]
+        handed = 0
+        for key in sorted(keys):
+            handed += await self.shared.defer_take_over(platform, key)
+        for key, items in queued.items():
+            await self.conversations.save_queue(key, [])
+            for item in items:
+                if isinstance(item, dict):
+                    await self.shared.defer(platform, key, item)
+            handed += 1
+        if handed:
+            log.info("handed %d conversation(s) with leftovers on %s to the job queue", handed, platform)
+        return handed
+
     async def examples(self, msg: IncomingMessage) -> tuple[str, ...]:
         """The example requests of ``msg``'s conversation's skill profile, in the sender's
         language (what a platform offers as suggestions while an edit request is typed)."""
@@ -281,7 +405,10 @@ class ConversationEngine:
 
     async def stop_platform(self, platform: str) -> None:
         """Stop ``platform``'s in-flight work while its adapter can still post (the runtime
-        calls it before the adapter disconnects). Markers and queues stay for the next process."""
+        calls it before the adapter disconnects). Markers and queues stay for the next process;
+        shared work is handed to the other instances (:meth:`SharedWork.stop_serving`)."""
+        if self.shared is not None and self._shared_platforms.pop(platform, None) is not None:
+            await self.shared.stop_serving(platform)
         self.renders.stop_following(f"{platform}:")
         await self._cancel_quick(f"{platform}:")
         await self.scheduler.aclose(prefix=f"{platform}:")

@@ -32,7 +32,7 @@ from bot.renders import FOLLOWED, RenderTracker
 from bot.scheduler import ConversationScheduler
 from bot.texts import lang_of, t
 from bot.turn import Turn, say
-from store.base import Conversation, Store
+from store.base import RESUMABLE_JOB_STATUSES, Conversation, Store
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +117,32 @@ class Recovery:
             log.info("resuming %d unfinished job(s) on %s", picked, platform)
         return picked
 
+    async def take_over(self, key: str, channel: ReplyChannel, boundary: Boundary) -> bool:
+        """Finish what another instance left of conversation ``key`` when it died or stopped
+        (:mod:`bot.shared_work`): its cut-off agent run is reported (never re-sent) and its
+        unfinished renders are resumed and delivered once, here and now.
+
+        Returns:
+            True when there was something to take over (the message the dead instance was
+            handling then needs nothing more); False when it left no record (the message is
+            handled from the start).
+        """
+        conv = await self.store.get_conversation(key)
+        if conv is None:
+            return False
+        turn = await self._turn_for(conv, lambda _key: _ready(channel))
+        if turn is None:
+            return False
+        picked = False
+        if isinstance(conv.data.get("run"), dict):
+            await boundary(turn, functools.partial(self._report_cut_off_run, turn))
+            picked = True
+        for job in await self.store.list_renders(conversation_key=key, undelivered=True):
+            if job.status in RESUMABLE_JOB_STATUSES:
+                await boundary(turn, functools.partial(self.renders.resume, turn, job))
+                picked = True
+        return picked
+
     def _schedule(self, turn: Turn, boundary: Boundary, work: Callable[[], Awaitable[None]]) -> None:
         self.scheduler.submit_background(turn.conv.key, turn.conv.key, functools.partial(boundary, turn, work))
 
@@ -144,22 +170,8 @@ class Recovery:
         """Handle messages that were queued when the previous process stopped, in order."""
         await self.conversations.update_data(turn, queue=None)
         for item in items:
-            attachments = tuple(
-                Attachment(filename=str(u[0]), public_url=str(u[1]), pasted=len(u) < 3 or bool(u[2]))
-                for u in item.get("urls") or []
-            )
-            msg = IncomingMessage(
-                conversation=turn.msg.conversation,
-                sender=str(item.get("sender") or ""),
-                text=str(item.get("text") or ""),
-                attachments=attachments,
-                message_id=str(item.get("message_id") or ""),
-                locale=item.get("locale"),
-                sender_id=str(item.get("sender_id") or ""),
-                scope=Scope(item["scope"]) if item.get("scope") in set(Scope) else Scope.PRIVATE,
-                space_id=item.get("space_id"),
-            )
-            if item.get("files_lost") and not attachments:
+            msg = message_of(item, turn.msg.conversation)
+            if item.get("files_lost") and not msg.attachments:
                 await say(turn.channel, t("queued_file_lost", lang_of(msg.locale)))
                 if not msg.text.strip():
                     continue
@@ -190,10 +202,11 @@ class Recovery:
 
 
 def queue_items(messages: list[IncomingMessage]) -> list[dict[str, Any]]:
-    """Queued messages as JSON for the store.
+    """Queued messages as JSON for the store (and for the jobs of :mod:`bot.shared_work`).
 
-    Text and URL attachments are kept; files the platform streams cannot be (they are
-    counted, and the user is asked to send them again after a restart).
+    Text, URL attachments and files with a platform reference (``Attachment.ref``: a Telegram
+    ``file_id``) are kept; other files the platform streams cannot be (they are counted, and
+    the user is asked to send them again).
     """
     return [
         {
@@ -205,7 +218,42 @@ def queue_items(messages: list[IncomingMessage]) -> list[dict[str, Any]]:
             "message_id": m.message_id,
             "locale": m.locale,
             "urls": [[a.filename, a.public_url, a.pasted] for a in m.attachments if a.public_url],
-            "files_lost": sum(1 for a in m.attachments if not a.public_url),
+            "refs": [[a.filename, a.ref, a.content_type, a.size] for a in m.attachments if a.ref and not a.public_url],
+            "files_lost": sum(1 for a in m.attachments if not a.public_url and not a.ref),
         }
         for m in messages
     ]
+
+
+def message_of(item: dict[str, Any], conversation: ConversationKey) -> IncomingMessage:
+    """A :func:`queue_items` item as a message again. Files kept by reference come back with
+    ``ref`` only: the adapter reopens them (:meth:`bot.adapter.SharedAdapter.reopen`)."""
+    urls = tuple(
+        Attachment(filename=str(u[0]), public_url=str(u[1]), pasted=len(u) < 3 or bool(u[2]))
+        for u in item.get("urls") or []
+    )
+    refs = tuple(
+        Attachment(
+            filename=str(r[0]),
+            ref=str(r[1]),
+            content_type=r[2] if isinstance(r[2], str) else None,
+            size=r[3] if isinstance(r[3], int) else None,
+        )
+        for r in item.get("refs") or []
+        if isinstance(r, list) and len(r) == 4
+    )
+    return IncomingMessage(
+        conversation=conversation,
+        sender=str(item.get("sender") or ""),
+        text=str(item.get("text") or ""),
+        attachments=refs + urls,
+        message_id=str(item.get("message_id") or ""),
+        locale=item.get("locale"),
+        sender_id=str(item.get("sender_id") or ""),
+        scope=Scope(item["scope"]) if item.get("scope") in set(Scope) else Scope.PRIVATE,
+        space_id=item.get("space_id"),
+    )
+
+
+async def _ready(channel: ReplyChannel) -> ReplyChannel:
+    return channel

@@ -29,6 +29,11 @@ COMMANDS: tuple[tuple[str, str, str], ...] = tuple(
 """``(command, English description, Chinese description)`` for ``setMyCommands``."""
 
 
+FILE_REF = "telegram-file:"
+"""``Attachment.ref`` of a Telegram file: ``telegram-file:<kind>:<file_id>`` (a ``file_id`` holds no
+secret; any process of the same bot can ``getFile`` it again)."""
+
+
 @dataclass(frozen=True, slots=True)
 class MediaRef:
     """A file in a message, before download.
@@ -175,7 +180,13 @@ def to_incoming(
     for m in messages:
         for ref in media_of(m):
             attachments.append(
-                Attachment(filename=ref.filename, content_type=ref.mime_type, size=ref.size, open=opener(ref))
+                Attachment(
+                    filename=ref.filename,
+                    content_type=ref.mime_type,
+                    size=ref.size,
+                    open=opener(ref),
+                    ref=f"{FILE_REF}{ref.kind}:{ref.file_id}",
+                )
             )
     text, links = pasted(text)
     attachments.extend(links)

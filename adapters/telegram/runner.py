@@ -42,6 +42,7 @@ from adapters.telegram.bot import PollingBot
 from adapters.telegram.channel import CLOUD_DOWNLOAD_LIMIT, TelegramChannel
 from adapters.telegram.converters import (
     COMMANDS,
+    FILE_REF,
     PLATFORM,
     MediaRef,
     command_of_callback,
@@ -53,7 +54,7 @@ from adapters.telegram.converters import (
 from adapters.telegram.priority import PriorityRateLimiter, progress_requests
 from adapters.telegram.webhook import WebhookServer
 from bot.adapter import CheckFailed
-from bot.boundary import ChannelError, ConversationKey, IncomingMessage, Reply, Scope
+from bot.boundary import Attachment, ChannelError, ConversationKey, IncomingMessage, Reply, Scope
 from bot.intents import IntentKind, route
 from bot.texts import fmt_size, lang_of, t
 
@@ -364,6 +365,22 @@ class TelegramAdapter:
         )
 
     # ------------------------------------------------------------------ file bytes
+
+    shares_work = True
+    """Any replica may receive any update (webhooks behind a load balancer): on PostgreSQL the
+    conversation work is shared between instances (:mod:`bot.shared_work`)."""
+
+    async def reopen(self, attachment: Attachment) -> Attachment:
+        """A file kept by reference (``telegram-file:<kind>:<file_id>``) streamed from Telegram again.
+
+        Raises:
+            ValueError: ``attachment.ref`` is not a Telegram file reference.
+        """
+        kind, sep, file_id = (attachment.ref or "").removeprefix(FILE_REF).partition(":")
+        if not (attachment.ref or "").startswith(FILE_REF) or not sep or not file_id:
+            raise ValueError(f"not a Telegram file reference: {attachment.ref!r:.60}")
+        ref = MediaRef(file_id, attachment.filename, attachment.content_type, attachment.size, kind)
+        return replace(attachment, open=self._opener(ref))
 
     def _opener(self, ref: MediaRef) -> Callable[[], AsyncIterator[bytes]]:
         """A factory that streams a Telegram file: ``getFile``, then the bytes in chunks.
