@@ -31,6 +31,7 @@ from adapters.discord.converters import (
     message_to_incoming,
     thread_name,
 )
+from adapters.discord.shards import IdentifyPacer, shard_of, shard_of_key
 from adapters.downloads import DISCORD_CDN_HOSTS, Downloader
 from adapters.pacing import EditPacer
 from bot.adapter import CheckFailed
@@ -77,11 +78,20 @@ class NemoCommandTree(app_commands.CommandTree):
 
 
 class NemoDiscordClient(discord.Client):
-    """discord.py client that forwards to the adapter."""
+    """discord.py client that forwards to the adapter (one gateway connection).
 
-    def __init__(self, adapter: DiscordAdapter, intents: discord.Intents, *, guild_ready_timeout: float = 2.0) -> None:
+    ``options`` go to discord.py's client (``shard_count``, ``shard_ids`` for
+    :class:`NemoShardedClient`).
+    """
+
+    def __init__(
+        self, adapter: DiscordAdapter, intents: discord.Intents, *, guild_ready_timeout: float = 2.0, **options: Any
+    ) -> None:
         super().__init__(
-            intents=intents, allowed_mentions=discord.AllowedMentions.none(), guild_ready_timeout=guild_ready_timeout
+            intents=intents,
+            allowed_mentions=discord.AllowedMentions.none(),
+            guild_ready_timeout=guild_ready_timeout,
+            **options,
         )
         self.adapter = adapter
         self.tree = NemoCommandTree(self)
@@ -95,6 +105,34 @@ class NemoDiscordClient(discord.Client):
 
     async def on_message(self, message: discord.Message) -> None:
         await self.adapter.on_message(message)
+
+
+class NemoShardedClient(NemoDiscordClient, discord.AutoShardedClient):
+    """The client of one process of a sharded bot: ``DISCORD_SHARD_IDS`` of
+    ``DISCORD_SHARD_COUNT``, one gateway connection per shard (the count is given, so
+    discord.py does not ask Discord for its recommended one).
+
+    IDENTIFYs are spaced by the session start limit's ``max_concurrency`` (``GET /gateway/bot``
+    once at login, :class:`adapters.discord.shards.IdentifyPacer`); when Discord does not say,
+    by discord.py's default of 5 s before every IDENTIFY but the first.
+    """
+
+    pacer: IdentifyPacer | None = None
+
+    async def setup_hook(self) -> None:
+        try:
+            limits = await self.fetch_session_start_limits()
+        except (discord.GatewayNotFound, discord.HTTPException, OSError) as exc:
+            log.info("no session start limit from Discord (%s): one IDENTIFY per 5 s", type(exc).__name__)
+        else:
+            self.pacer = IdentifyPacer(limits.max_concurrency)
+        await super().setup_hook()
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        if self.pacer is None or shard_id is None:
+            await super().before_identify_hook(shard_id, initial=initial)
+        else:
+            await self.pacer.wait(shard_id)
 
 
 def apply_endpoints(settings: Settings) -> None:
@@ -119,6 +157,11 @@ class DiscordAdapter:
             it is ready (its default is 2).
         ready_timeout_s: How long :meth:`start` waits for the gateway to be ready (s).
 
+    Attributes:
+        shard_count: ``DISCORD_SHARD_COUNT``, or ``None`` when the bot is not split across
+            processes (then every conversation is this process's).
+        shards: The shards this process runs (``DISCORD_SHARD_IDS``; all of them if empty).
+
     Raises:
         ValueError: ``DISCORD_TOKEN`` is not set.
     """
@@ -141,7 +184,19 @@ class DiscordAdapter:
         self.ready_timeout_s = ready_timeout_s
         intents = discord.Intents.default()
         intents.message_content = bool(settings.discord_message_content)
-        self.client = NemoDiscordClient(self, intents, guild_ready_timeout=guild_ready_timeout)
+        self.shard_count = settings.discord_shard_count
+        self.shards = frozenset(settings.discord_shards or ())
+        self.client: NemoDiscordClient
+        if self.shard_count is None:
+            self.client = NemoDiscordClient(self, intents, guild_ready_timeout=guild_ready_timeout)
+        else:
+            self.client = NemoShardedClient(
+                self,
+                intents,
+                guild_ready_timeout=guild_ready_timeout,
+                shard_count=self.shard_count,
+                shard_ids=sorted(self.shards),
+            )
         self.pacer = EditPacer(
             lambda channel_id: settings.discord_edit_interval_s, progress_per_second=PROGRESS_EDITS_PER_S
         )
@@ -150,6 +205,7 @@ class DiscordAdapter:
             settings.fetch_policy(settings.discord_api_url, allowed=DISCORD_CDN_HOSTS), settings.http_timeout_s
         )
         self._runner: asyncio.Task[None] | None = None
+        self._started = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -161,6 +217,7 @@ class DiscordAdapter:
             discord.LoginFailure: The token was refused.
         """
         ready_timeout_s = self.ready_timeout_s if ready_timeout_s is None else ready_timeout_s
+        self._started = True
         await self.client.login(self.token.get_secret_value())
         self._runner = asyncio.create_task(self.client.connect(reconnect=True), name="discord-gateway")
         ready = asyncio.create_task(self.client.wait_until_ready())
@@ -174,11 +231,16 @@ class DiscordAdapter:
             if self._runner in done:
                 self._runner.result()  # raises the connection error
             raise TimeoutError("Discord gateway not ready in time")
-        log.info("Discord connected as %s", self.client.user)
+        if self.shard_count is None:
+            log.info("Discord connected as %s", self.client.user)
+        else:
+            shards = ",".join(map(str, sorted(self.shards)))
+            log.info("Discord connected as %s (shards %s of %d)", self.client.user, shards, self.shard_count)
 
     async def stop(self) -> None:
-        """Close the gateway and HTTP sessions. Idempotent."""
-        if not self.client.is_closed():
+        """Close the gateway and HTTP sessions. Idempotent; a client never started has none
+        (and discord.py's ``AutoShardedClient`` cannot close before its login)."""
+        if self._started and not self.client.is_closed():
             await self.client.close()
         if self._runner is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -193,18 +255,34 @@ class DiscordAdapter:
         if self._runner is not None:
             await self._runner
 
+    def owns_guild(self, guild_id: int | None) -> bool:
+        """Whether this process runs the shard Discord sends the guild's events to (direct
+        messages, ``None``: shard 0); always true when the bot is not sharded."""
+        return self.shard_count is None or shard_of(guild_id, self.shard_count) in self.shards
+
+    def owns(self, key: ConversationKey) -> bool:
+        """Whether a Discord conversation is this process's (its guild on one of our shards,
+        a DM with shard 0); always true when the bot is not sharded."""
+        if self.shard_count is None:
+            return True
+        return shard_of_key(key, self.shard_count) in self.shards
+
     async def sync_commands(self) -> None:
-        """Sync the slash commands to ``DISCORD_GUILD_IDS`` (instant) or globally."""
+        """Sync the slash commands to ``DISCORD_GUILD_IDS`` (instant) or globally.
+
+        A sharded process syncs only the listed guilds on its own shards, and only the process
+        with shard 0 syncs globally: every command list is PUT once per start of the bot.
+        """
         tree = self.client.tree
         try:
-            guilds = self.settings.discord_guilds
-            if guilds:
+            guilds = tuple(g for g in self.settings.discord_guilds if self.owns_guild(g))
+            if self.settings.discord_guilds:
                 for gid in guilds:
                     guild = discord.Object(id=gid)
                     tree.copy_global_to(guild=guild)
                     await tree.sync(guild=guild)
                 log.info("slash commands synced to %d guild(s)", len(guilds))
-            else:
+            elif self.owns_guild(None):
                 await tree.sync()
                 log.info("slash commands synced globally")
         except discord.HTTPException as exc:
@@ -217,8 +295,12 @@ class DiscordAdapter:
 
     async def channel_for(self, key: ConversationKey) -> DiscordChannel | None:
         """The channel of a conversation (``discord:<guild>/<channel>[/<thread>]`` or
-        ``discord:dm/<channel>``), for resumed work."""
-        if key.platform != PLATFORM:
+        ``discord:dm/<channel>``), for resumed work.
+
+        ``None`` for a conversation on another process's shard (:meth:`owns`): that process
+        resumes it, and this one does not ask Discord about it.
+        """
+        if key.platform != PLATFORM or not self.owns(key):
             return None
         last = key.thread_id or key.chat_id.rpartition("/")[2]
         if not last.isdigit():

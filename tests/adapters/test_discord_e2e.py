@@ -296,6 +296,7 @@ async def test_nemobot_run_starts_discord_and_telegram_together(emulator, dc, tm
 
     async with FakeTelegram(files_dir=tmp_path / "tg") as tg:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("NEMO_", "TELEGRAM_", "DISCORD_"))}
+        env["HEALTH_PORT"] = "off"  # another nemobot on this machine may hold 8080
         env.update(
             NEMO_API_URL=emulator.url,
             DATABASE_URL=f"sqlite:///{tmp_path / 'run.db'}",

@@ -303,6 +303,7 @@ async def test_nemobot_run_starts_telegram_and_stops_on_sigterm(emulator, tg, tm
     import sys
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEMO_", "TELEGRAM_", "DISCORD_"))}
+    env["HEALTH_PORT"] = "off"  # another nemobot on this machine may hold 8080
     env.update(
         NEMO_API_URL=emulator.url,
         TELEGRAM_TOKEN=tg.token,

@@ -84,6 +84,7 @@ async def test_a_rejected_token_never_reaches_the_log(tmp_path):
             "TELEGRAM_TOKEN": token,
             "TELEGRAM_API_URL": tg.url,
             "LOG_LEVEL": "DEBUG",
+            "HEALTH_PORT": "off",
         }
         proc = await asyncio.create_subprocess_exec(
             sys.executable,

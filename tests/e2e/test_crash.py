@@ -24,6 +24,7 @@ pytestmark = pytest.mark.e2e
 def base_env(emulator, db: Path) -> dict[str, str]:
     """``nemobot run``'s environment against the emulator: quick polls, no platform yet."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEMO_", "TELEGRAM_", "DISCORD_"))}
+    env["HEALTH_PORT"] = "off"  # another nemobot on this machine may hold 8080
     env.update(
         NEMO_API_URL=emulator.url,
         DATABASE_URL=f"sqlite:///{db}",

@@ -10,8 +10,17 @@ and RESUMED; READY's ``resume_gateway_url`` is the same :attr:`ws_url`. Events g
 session as its intents allow: without the message-content intent, guild messages that
 neither mention the bot nor come from it arrive without content, attachments, embeds and
 components, as on Discord. Close codes are Discord's (4001 unknown opcode, 4002 decode error,
-4003 not authenticated, 4004 authentication failed, 4005 already authenticated, 4013 invalid
-intents).
+4003 not authenticated, 4004 authentication failed, 4005 already authenticated, 4010 invalid
+shard, 4013 invalid intents).
+
+Sharding as on Discord (Discord docs, Gateway, "Sharding"): an IDENTIFY with ``shard:
+[shard_id, num_shards]`` makes a sharded session; its READY lists, and its GUILD_CREATEs
+carry, only the guilds with ``(guild_id >> 22) % num_shards == shard_id``, and of later
+events it gets those of its guilds and, on shard 0 only, those without a guild (DMs). A
+session without ``shard`` gets everything. ``GET /gateway/bot`` answers the URL, the
+recommended ``shards`` and the ``session_start_limit`` (with ``max_concurrency``) when the
+fake was made with ``recommended_shards``; otherwise it is a 404, so an unsharded client that
+asks unexpectedly is noticed (discord.py's plain ``Client`` never does).
 """
 
 from __future__ import annotations
@@ -40,8 +49,11 @@ from tests.fakes.discord.constants import (
     OP_RESUME,
     THREAD_TYPES,
 )
-from tests.fakes.discord.model import Conn, Session
+from tests.fakes.discord.model import ApiError, Call, Conn, Session
 from tests.fakes.discord.state import DiscordState
+
+SESSION_STARTS_PER_DAY = 1000
+"""IDENTIFYs a bot may send a day (Discord docs, Gateway, "Session Start Limit Object")."""
 
 APPLICATION_FLAGS = (1 << 23) | (1 << 19) | (1 << 15) | (1 << 13)
 """APPLICATION_COMMAND_BADGE and the three privileged intents (message content, members,
@@ -63,16 +75,35 @@ class DiscordGateway(DiscordState):
             await conn.close(code, b"Disconnected by the test")
 
     async def _dispatch(self, t: str, d: dict[str, Any], *, require_client: bool = False) -> None:
-        """Send one event to every session (logged for RESUME even while disconnected)."""
+        """Send one event to every session of its shard (logged for RESUME even while
+        disconnected)."""
         if require_client and not self._sessions:
             raise RuntimeError(f"no gateway client has identified; cannot dispatch {t}")
+        guild_id = _event_guild(t, d)
+        sessions = [s for s in self._sessions.values() if _routes_to(s, guild_id)]
+        if require_client and not sessions:
+            raise RuntimeError(f"no gateway client runs the shard of guild {guild_id}; cannot dispatch {t}")
         d = copy.deepcopy(d)  # later changes to the stored objects must not alter what was sent
         self.dispatched.append((t, d))
-        for session in list(self._sessions.values()):
+        for session in sessions:
             event_data = self._for_session(session, t, d)
             if event_data is not None:
                 await self._send_event(session, t, event_data)
         self._touch()
+
+    async def _r_gateway_bot(self, call: Call, params: dict[str, str]) -> tuple[int, Any]:
+        """``GET /gateway/bot`` (Discord docs, Gateway, "Get Gateway Bot"): the URL, the
+        recommended shard count and the session start limit; 404 unless the fake was made with
+        ``recommended_shards``."""
+        if self.recommended_shards is None:
+            raise ApiError(404, "404: Not Found", 0)
+        limit = {
+            "total": SESSION_STARTS_PER_DAY,
+            "remaining": max(0, SESSION_STARTS_PER_DAY - len(self.identifies)),
+            "reset_after": 86_400_000,
+            "max_concurrency": self.max_concurrency,
+        }
+        return 200, {"url": self.ws_url, "shards": self.recommended_shards, "session_start_limit": limit}
 
     # ------------------------------------------------------------------ the websocket
 
@@ -142,14 +173,22 @@ class DiscordGateway(DiscordState):
         if not isinstance(intents, int):
             await conn.close(4013, b"Invalid intent(s).")
             return
+        shard = data.get("shard")
+        if shard is not None:
+            if not _valid_shard(shard):
+                await conn.close(4010, b"Invalid shard.")
+                return
+            shard = (shard[0], shard[1])
         self.identify = {**data, "token": "<redacted>"}
-        session = Session(secrets.token_hex(16), intents)
+        self.identifies.append(self.identify)
+        session = Session(secrets.token_hex(16), intents, shard)
         self._sessions[session.id] = session
         conn.session = session
+        guilds = [gid for gid in self.guilds if _routes_to(session, gid)]
         ready = {
             "v": API_VERSION,
             "user": {**self.bot_user, "verified": True, "mfa_enabled": False, "email": None, "bot": True},
-            "guilds": [{"id": str(gid), "unavailable": True} for gid in self.guilds],
+            "guilds": [{"id": str(gid), "unavailable": True} for gid in guilds],
             "session_id": session.id,
             "session_type": "normal",
             "resume_gateway_url": self.ws_url,
@@ -163,11 +202,11 @@ class DiscordGateway(DiscordState):
             "user_settings": {},
             "_trace": ["fake-gateway"],
         }
-        if "shard" in data:
-            ready["shard"] = data["shard"]
+        if shard is not None:
+            ready["shard"] = list(shard)
         async with session.lock:
             session.conn = conn
-            for t, d in [("READY", ready)] + [("GUILD_CREATE", self._guild_create(g)) for g in self.guilds]:
+            for t, d in [("READY", ready)] + [("GUILD_CREATE", self._guild_create(g)) for g in guilds]:
                 session.seq += 1
                 event = {"op": OP_DISPATCH, "t": t, "s": session.seq, "d": d}
                 session.log.append(event)
@@ -235,3 +274,30 @@ class DiscordGateway(DiscordState):
             if c.get("type") in THREAD_TYPES and c.get("guild_id") == str(guild_id)
         ]
         return guild
+
+
+def _event_guild(t: str, d: dict[str, Any]) -> int | None:
+    """The guild an event belongs to (``None``: none, as in DMs)."""
+    raw = d.get("id") if t in ("GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE") else d.get("guild_id")
+    return int(raw) if raw else None
+
+
+def _routes_to(session: Session, guild_id: int | None) -> bool:
+    """Whether Discord sends a guild's events (``None``: DMs) to a session (Discord docs,
+    Gateway, "Sharding Formula": ``(guild_id >> 22) % num_shards``; DMs only to shard 0)."""
+    if session.shard is None:
+        return True
+    shard_id, num_shards = session.shard
+    if guild_id is None:
+        return shard_id == 0
+    return (guild_id >> 22) % num_shards == shard_id
+
+
+def _valid_shard(shard: Any) -> bool:
+    """IDENTIFY's ``shard`` is ``[shard_id, num_shards]`` with ``0 <= shard_id < num_shards``."""
+    return (
+        isinstance(shard, list)
+        and len(shard) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in shard)
+        and 0 <= shard[0] < shard[1]
+    )

@@ -120,11 +120,15 @@ class Interaction:
 
 
 class Session:
-    """A gateway session: what it identified with, and every event sent in it (for RESUME)."""
+    """A gateway session: what it identified with, and every event sent in it (for RESUME).
 
-    def __init__(self, session_id: str, intents: int) -> None:
+    ``shard`` is IDENTIFY's ``[shard_id, num_shards]``, ``None`` for an unsharded session.
+    """
+
+    def __init__(self, session_id: str, intents: int, shard: tuple[int, int] | None = None) -> None:
         self.id = session_id
         self.intents = intents
+        self.shard = shard
         self.seq = 0
         self.log: list[dict[str, Any]] = []
         self.conn: Conn | None = None

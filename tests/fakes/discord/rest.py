@@ -56,6 +56,7 @@ class DiscordHttp(DiscordWebhooks):
         table: list[tuple[str, str, Handler, bool]] = [
             ("GET", "/users/@me", self._r_me, True),
             ("GET", "/oauth2/applications/@me", self._r_application, True),
+            ("GET", "/gateway/bot", self._r_gateway_bot, True),
             ("PUT", "/applications/{app_id}/commands", self._r_put_commands, True),
             ("PUT", "/applications/{app_id}/guilds/{guild_id}/commands", self._r_put_commands, True),
             ("GET", "/channels/{channel_id}", self._r_channel, True),

@@ -26,7 +26,8 @@ routes answer 404 as unknown ones do on Discord. Platform behaviour emulated (se
 boost tier (413, code 40005), interaction tokens that expire (401, code 50027), a single
 acknowledgement per interaction (40060), the first follow-up after a deferral replacing the
 "thinking" message, signed expiring attachment URLs, the message-content intent, RESUME with
-replay of missed events, per-route rate-limit buckets.
+replay of missed events, per-route rate-limit buckets, shards (each IDENTIFY's ``shard`` gets
+its guilds' events, DMs go to shard 0; see :mod:`~tests.fakes.discord.gateway`).
 
 ``Client`` waits ``guild_ready_timeout`` (2 s by default) after the last GUILD_CREATE before
 ``on_ready``; pass ``guild_ready_timeout=0.05`` to the client in tests.
@@ -64,6 +65,10 @@ class FakeDiscord(DiscordHttp):
         bot_name: The bot's username.
         files_dir: Where uploads and registered attachments are stored; a temporary directory
             (removed with this object) if ``None``.
+        recommended_shards: What ``GET /gateway/bot`` recommends as ``shards``; ``None``:
+            that route answers 404 (a plain ``Client`` never asks it).
+        max_concurrency: ``session_start_limit.max_concurrency`` of ``GET /gateway/bot``
+            (IDENTIFYs per 5 s; 1 for most bots).
 
     Attributes:
         url: ``http://127.0.0.1:PORT`` once started (REST under ``{url}/api/v10``).
@@ -85,6 +90,7 @@ class FakeDiscord(DiscordHttp):
             follow-ups (``kind="followup"``) and edits (``"edit_original"``, ``"edit"``).
         synced_commands: ``guild id (None: global) -> commands JSON`` as the bot PUT it.
         identify: Last IDENTIFY ``d`` (token redacted).
+        identifies: Every IDENTIFY ``d`` in order (tokens redacted).
         uploaded: Every file of every accepted upload, in order.
         dispatched: ``(event name, data)`` of every gateway dispatch, in order.
         gateway_connections: Query parameters of every gateway connection.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
-from collections.abc import Coroutine
+from collections.abc import Collection, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -62,9 +62,17 @@ class DiscordState(FakeServer[Call]):
     max_body_bytes = 256 * MiB
 
     def __init__(
-        self, *, bot_id: int = 900000000000000001, bot_name: str = "nemobot", files_dir: Path | None = None
+        self,
+        *,
+        bot_id: int = 900000000000000001,
+        bot_name: str = "nemobot",
+        files_dir: Path | None = None,
+        recommended_shards: int | None = None,
+        max_concurrency: int = 1,
     ) -> None:
         super().__init__(files_dir)
+        self.recommended_shards = recommended_shards
+        self.max_concurrency = max_concurrency
         self.bot_id = bot_id
         self.bot_name = bot_name
         self.application_id = bot_id
@@ -79,6 +87,7 @@ class DiscordState(FakeServer[Call]):
         self.autocomplete_results: dict[int, list[dict[str, Any]]] = {}  # interaction id -> the choices offered
         self.synced_commands: dict[int | None, list[dict[str, Any]]] = {}
         self.identify: dict[str, Any] | None = None
+        self.identifies: list[dict[str, Any]] = []
         self.uploaded: list[UploadedFile] = []
         self.dispatched: list[tuple[str, dict[str, Any]]] = []
         self.gateway_connections: list[dict[str, str]] = []
@@ -129,9 +138,20 @@ class DiscordState(FakeServer[Call]):
         """Whether a client is connected and past READY."""
         return any(c.ready and not c.ws.closed for c in self._conns)
 
-    async def wait_ready(self, timeout: float = 10) -> None:
-        """Wait until a client identified and got READY and its GUILD_CREATEs."""
-        await self.wait_until(lambda: self.connected, timeout)
+    @property
+    def ready_shards(self) -> set[int]:
+        """The shard ids with a connection past READY (sharded sessions only)."""
+        return {
+            c.session.shard[0]
+            for c in self._conns
+            if c.ready and not c.ws.closed and c.session is not None and c.session.shard is not None
+        }
+
+    async def wait_ready(self, timeout: float = 10, *, shards: Collection[int] = ()) -> None:
+        """Wait until a client identified and got READY and its GUILD_CREATEs (with
+        ``shards``: until each of those shards has)."""
+        wanted = set(shards)
+        await self.wait_until(lambda: self.connected and wanted <= self.ready_shards, timeout)
 
     # ------------------------------------------------------------------ helpers for the layers above
 

@@ -65,6 +65,12 @@ class DiscordWorld(DiscordMessages):
         self.users[user_id] = user
         return user
 
+    def dm_channel(self, user_id: int) -> dict[str, Any]:
+        """The DM channel between the bot and a user (made, with the user, on first use), e.g.
+        for a conversation a test puts in the store before any client connects."""
+        user = self.users.get(user_id) or self.add_user(user_id, f"user{user_id}")
+        return self._dm_channel(user)
+
     @property
     def default_user(self) -> dict[str, Any]:
         """The first registered user (``ana``, id 100000000000000001, made on demand)."""
@@ -148,7 +154,7 @@ class DiscordWorld(DiscordMessages):
             The message object.
         """
         user = self.users.get(user_id) or self.add_user(user_id, f"user{user_id}")
-        channel = self._dm_channel(user)
+        channel = self.dm_channel(user_id)
         return await self.message_create(
             int(channel["id"]), content, author=user, attachments=attachments, stickers=stickers, poll=poll, flags=flags
         )
