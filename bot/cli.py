@@ -1,4 +1,4 @@
-"""The ``nemobot`` command: ``demo``, ``chat``, ``emulator`` and ``run``.
+"""The ``nemobot`` command: ``demo``, ``chat``, ``emulator``, ``run``, ``doctor`` and ``store copy``.
 
 The CLI is the composition root. It finds adapters through the ``nemobot.adapters``
 entry points (never by importing ``adapters``), and it reports bad settings as one line.
@@ -24,6 +24,7 @@ from bot.profiles import PROFILES
 if TYPE_CHECKING:
     from bot.app import Runtime
     from bot.settings import Settings
+    from store.crypto import TokenCipher
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -61,6 +62,19 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("run", help="start the platform adapters whose tokens are set (Telegram, Discord)")
     sub.add_parser("doctor", help="check the settings, tokens, NemoVideo, the database and ffmpeg; say what to fix")
+
+    store = sub.add_parser("store", help="database maintenance")
+    store_sub = store.add_subparsers(dest="store_command", required=True)
+    copy = store_sub.add_parser(
+        "copy",
+        help="copy everything from one database into a new, empty one (e.g. SQLite to PostgreSQL)",
+        description="Copy identities, conversations, render jobs, queues, people, usage and flags from"
+        " SOURCE_URL into TARGET_URL, which must hold no data, in one transaction. Stop the bot first."
+        " Tokens are copied as stored: run the bot on the target with the same NEMOBOT_SECRET_KEY.",
+    )
+    copy.add_argument("source_url", metavar="SOURCE_URL", help="e.g. sqlite:///nemobot.db")
+    copy.add_argument("target_url", metavar="TARGET_URL", help="e.g. postgresql://nemobot@db:5432/nemobot")
+    copy.add_argument("--batch", type=int, default=1000, help="rows read and written at a time (default 1000)")
     return parser
 
 
@@ -82,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         return main_demo(args.clip, args.skill, args.prompt, args.out)
     if args.command == "emulator":
         return _emulator(args)
+    if args.command == "store":
+        return _store_copy(args)
 
     from bot.settings import SettingsError, load_settings
 
@@ -221,6 +237,48 @@ def _exit_after(seconds: float, log: logging.Logger) -> None:
     timer = threading.Timer(seconds, fire)
     timer.daemon = True
     timer.start()
+
+
+def _store_copy(args: argparse.Namespace) -> int:
+    """``nemobot store copy``: counts per table on stdout; one line on stderr and exit 1 on failure."""
+    from store.copy import copy_store, describe, scrub
+
+    logging.basicConfig(level=logging.WARNING, format=LOG_LINE)  # the stores' warnings (a file's mode...)
+    source, target = args.source_url, args.target_url
+    cipher = _configured_cipher()
+    print(f"copying {describe(source)} into {describe(target)}...", flush=True)
+    try:
+        report = asyncio.run(copy_store(source, target, batch=args.batch, cipher=cipher))
+    except Exception as exc:  # noqa: BLE001 - every failure is one line, without the URLs' passwords
+        print(f"nemobot: store copy failed: {scrub(str(exc) or type(exc).__name__, source, target)}", file=sys.stderr)
+        return 1
+    width = max(len(table) for table in report.counts)
+    for table, count in report.counts.items():
+        print(f"  {table:<{width}}  {count:>9,}")
+    print(f"copied {sum(report.counts.values()):,} rows in {report.seconds:.1f} s")
+    if report.encrypted_tokens:
+        print(
+            f"{report.encrypted_tokens} token(s) copied encrypted, as they were: start the bot on the target"
+            " with the same NEMOBOT_SECRET_KEY"
+        )
+    if report.unreadable_tokens:
+        print(f"warning: {report.unreadable_tokens} of them cannot be opened with the NEMOBOT_SECRET_KEY set here")
+    if report.plaintext_tokens:
+        print(f"{report.plaintext_tokens} token(s) copied unencrypted (the source had no key)")
+    return 0
+
+
+def _configured_cipher() -> TokenCipher | None:
+    """The ``NEMOBOT_SECRET_KEY`` cipher, if the settings load and set one (only to check the
+    copied tokens; the copy itself needs no settings)."""
+    from bot.settings import SettingsError, load_settings
+    from store.crypto import TokenCipher
+
+    try:
+        key = load_settings().nemobot_secret_key
+        return TokenCipher.from_keys(key.get_secret_value()) if key else None
+    except (SettingsError, ValueError):
+        return None
 
 
 async def _doctor(settings: Settings) -> int:

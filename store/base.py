@@ -6,7 +6,7 @@ it. Records are small frozen dataclasses; times are timezone-aware UTC datetimes
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -183,6 +183,86 @@ class RenderJob:
         return replace(self, updated_at=utcnow(), **changes)
 
 
+TABLES: dict[str, tuple[str, ...]] = {
+    "identities": ("key", "client_id", "token", "user_id", "expires_at", "kind"),
+    "people": ("id", "created_at"),
+    "accounts": ("account", "person_id", "linked_at"),
+    "connect_codes": ("code_hash", "person_id", "expires_at"),
+    "usage": ("subject", "kind", "day", "count"),
+    "flags": ("subject", "name", "value"),
+    "conversations": (
+        "key",
+        "skill",
+        "language",
+        "session_id",
+        "task_id",
+        "data",
+        "created_at",
+        "updated_at",
+        "owner",
+    ),
+    "render_jobs": (
+        "render_id",
+        "conversation_key",
+        "session_id",
+        "status",
+        "progress",
+        "output_url",
+        "delivered",
+        "delivered_as",
+        "attempt",
+        "status_message",
+        "error",
+        "created_at",
+        "updated_at",
+    ),
+    "processed_events": ("key", "seen_at"),
+}
+"""Every table a store holds and its columns, in the order :meth:`Store.dump` yields and
+:meth:`Store.load` writes them (people before the accounts and codes that refer to them)."""
+
+Row = tuple[Any, ...]
+"""One row of a dump: the values of its table's :data:`TABLES` columns, in a form every backend
+reads the same: text as ``str`` (a token in its stored form: ``fernet:...`` stays encrypted),
+times as timezone-aware ``datetime``, ``usage.day`` as ISO date text, ``conversations.data``
+as a ``dict``, ``render_jobs.delivered`` as ``bool``, ``progress`` as ``float``, counts as ``int``."""
+
+Dump = AsyncIterable[tuple[str, list[Row]]]
+"""What :meth:`Store.dump` yields: ``(table, rows)`` batches, table after table in :data:`TABLES` order."""
+
+
+def row_converter(
+    columns: Sequence[str], by_column: Mapping[str, Callable[[Any], Any]]
+) -> Callable[[Sequence[Any]], Row]:
+    """A function from a row of ``columns`` to a tuple: each value that is not ``None`` goes
+    through ``by_column[name]`` when its column has one, the others are kept (how a backend
+    turns its rows into :data:`Row` and back)."""
+    steps = [(i, by_column[name]) for i, name in enumerate(columns) if name in by_column]
+
+    def convert(row: Sequence[Any]) -> Row:
+        values = list(row)
+        for i, step in steps:
+            if values[i] is not None:
+                values[i] = step(values[i])
+        return tuple(values)
+
+    return convert
+
+
+class StoreNotEmpty(RuntimeError):
+    """:meth:`Store.load` refused a target that already holds rows.
+
+    Attributes:
+        tables: The tables that hold rows.
+    """
+
+    def __init__(self, tables: Collection[str]) -> None:
+        self.tables = tuple(tables)
+        super().__init__(
+            f"the target database already holds data ({', '.join(self.tables)}); copy into an empty database"
+        )
+
+
 @runtime_checkable
 class Store(Protocol):
     """Persistence used by the engine. Every method is a coroutine; writes are durable on return."""
@@ -350,3 +430,24 @@ class Store(Protocol):
 
     async def subjects_with_flag(self, name: str) -> dict[str, str]:
         """Every subject that has flag ``name``, subject to value (e.g. all ``blocked`` ones)."""
+
+    # moving an install to another database ------------------------------------------------
+
+    def dump(self, *, batch: int = 1000) -> AsyncGenerator[tuple[str, list[Row]], None]:
+        """Everything the store holds, ``(table, rows)`` with at most ``batch`` rows each, table
+        after table in :data:`TABLES` order, read from one consistent snapshot; tokens exactly
+        as stored (encrypted ones are not decrypted). Conversations and render jobs come oldest
+        first, so a :meth:`load` keeps the order ``list_conversations`` and ``list_renders`` give.
+        Close it (``aclose``) if it is not read to its end: it holds the snapshot open."""
+
+    async def load(self, dump: Dump) -> dict[str, int]:
+        """Write everything of ``dump`` (another store's :meth:`dump`) into this store, in one
+        transaction: all of it or, on an error, nothing. Tokens are written as they come.
+
+        Returns:
+            Rows written per table, every table of :data:`TABLES` (0 for an empty one).
+
+        Raises:
+            StoreNotEmpty: This store already holds rows (checked before ``dump`` is read).
+            ValueError: A row this backend cannot store (the message names it, never a token).
+        """

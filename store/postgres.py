@@ -26,8 +26,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Collection
-from datetime import datetime
+import re
+from collections.abc import AsyncGenerator, AsyncIterator, Collection
+from datetime import date, datetime
 from typing import Any, cast
 
 import asyncpg
@@ -35,12 +36,17 @@ import asyncpg
 from store.base import (
     INSTALL_IDENTITY,
     RESUMABLE_JOB_STATUSES,
+    TABLES,
     Conversation,
+    Dump,
     EncryptionRequired,
     Identity,
     IdentityKind,
     JobStatus,
     RenderJob,
+    Row,
+    StoreNotEmpty,
+    row_converter,
     utcnow,
 )
 from store.crypto import TokenCipher, UnknownKey
@@ -371,3 +377,95 @@ class PostgresStore(PeopleTables):
         if not wanted:
             return 0
         return int(await self._value("SELECT COUNT(*) FROM render_jobs WHERE status = ANY($1::text[])", wanted))
+
+    # moving an install to another database --------------------------------------------------
+
+    async def dump(self, *, batch: int = 1000) -> AsyncGenerator[tuple[str, list[Row]], None]:
+        """Every row, table by table (:data:`store.base.TABLES`), ``batch`` at a time, through
+        cursors of one read-only ``REPEATABLE READ`` transaction (a snapshot; nobody is blocked)."""
+        async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+            for table, columns in TABLES.items():
+                order = "created_at, seq" if table in _OLDEST_FIRST else columns[0]
+                cursor = await conn.cursor(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}")
+                while rows := await cursor.fetch(batch):
+                    yield table, list(map(_DUMPED[table], rows))
+
+    async def load(self, dump: Dump) -> dict[str, int]:
+        """Write ``dump`` into this empty store in one transaction (``COPY`` per batch); returns
+        rows per table. The tables are locked against writes (``EXCLUSIVE``) until it commits,
+        so an instance started on this database meanwhile waits instead of mixing in.
+
+        Raises:
+            StoreNotEmpty: A table already holds rows (nothing is written).
+            ValueError: A conversation's data is not strict JSON (NaN, or ``\\u0000`` in a string).
+        """
+        counts = dict.fromkeys(TABLES, 0)
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(f"LOCK TABLE {', '.join(TABLES)} IN EXCLUSIVE MODE")
+            held = await conn.fetch(
+                " UNION ALL ".join(f"SELECT '{table}' AS t WHERE EXISTS (SELECT 1 FROM {table})" for table in TABLES)
+            )
+            if held:
+                raise StoreNotEmpty([row["t"] for row in held])
+            async for table, rows in dump:
+                await conn.copy_records_to_table(table, records=_records(table, rows), columns=TABLES[table])
+                counts[table] += len(rows)
+        return counts
+
+
+_OLDEST_FIRST = frozenset({"conversations", "render_jobs"})
+"""Tables dumped in ``created_at, seq`` order (the order they are listed in), the others by key."""
+
+_TIMES = ("expires_at", "created_at", "updated_at", "linked_at", "seen_at")
+"""Columns that hold times (``timestamptz``)."""
+
+_NUL = re.compile(r"(?:^|[^\\])(?:\\\\)*\\u0000")
+"""``\\u0000`` in JSON text that stands for the character (not an escaped backslash before ``u0000``)."""
+
+
+def _jsonb_text(data: Any) -> str:
+    """``data`` as JSON text ``jsonb`` takes.
+
+    Raises:
+        ValueError: NaN or infinity, or a ``\\u0000`` character (``jsonb`` refuses both).
+    """
+    try:
+        text = json.dumps(data, allow_nan=False)
+    except ValueError as exc:
+        raise ValueError(f"its data is not strict JSON ({exc})") from None
+    if "\\u0000" in text and _NUL.search(text):
+        raise ValueError("its data holds a \\u0000 character, which jsonb refuses")
+    return text
+
+
+_DUMPED = {
+    table: row_converter(columns, {**dict.fromkeys(_TIMES, utc), "day": date.isoformat, "data": json.loads})
+    for table, columns in TABLES.items()
+}
+"""Per table: a stored row in the neutral form of :data:`store.base.Row`."""
+
+_LOADED = {
+    table: row_converter(
+        columns, {**dict.fromkeys(_TIMES, utc), "day": date.fromisoformat, "data": _jsonb_text, "progress": float}
+    )
+    for table, columns in TABLES.items()
+}
+"""Per table: a neutral row in the form ``COPY`` takes for this schema."""
+
+
+def _records(table: str, rows: list[Row]) -> list[Row]:
+    """``rows`` of ``table`` as ``COPY`` takes them.
+
+    Raises:
+        ValueError: A row this schema cannot hold; the message names it by its key.
+    """
+    loaded = _LOADED[table]
+    try:
+        return list(map(loaded, rows))
+    except ValueError:
+        for row in rows:  # which one (an exception is rare: the batch is only gone through again then)
+            try:
+                loaded(row)
+            except ValueError as exc:
+                raise ValueError(f"{table} {row[0]!r}: {exc}") from None
+        raise

@@ -15,8 +15,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Collection
-from datetime import datetime
+from collections.abc import AsyncGenerator, AsyncIterator, Collection
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -25,18 +25,24 @@ import aiosqlite
 from store.base import (
     INSTALL_IDENTITY,
     RESUMABLE_JOB_STATUSES,
+    TABLES,
     Conversation,
+    Dump,
     EncryptionRequired,
     Identity,
     IdentityKind,
     JobStatus,
     RenderJob,
+    Row,
+    StoreNotEmpty,
+    row_converter,
     utcnow,
 )
 from store.crypto import TokenCipher, UnknownKey
 from store.migrations import MIGRATIONS
 from store.sqlite_conn import dt as _dt
 from store.sqlite_conn import ts as _ts
+from store.sqlite_conn import utc_ts as _utc_ts
 from store.sqlite_people import PeopleTables
 
 __all__ = ["MIGRATIONS", "SQLiteStore"]
@@ -342,6 +348,81 @@ class SQLiteStore(PeopleTables):
             f"SELECT COUNT(*) FROM render_jobs WHERE status IN ({', '.join('?' * len(wanted))})", tuple(wanted)
         )
         return int(row[0]) if row else 0
+
+    # moving an install to another database --------------------------------------------------
+
+    async def dump(self, *, batch: int = 1000) -> AsyncGenerator[tuple[str, list[Row]], None]:
+        """Every row, table by table (:data:`store.base.TABLES`), ``batch`` at a time, from one
+        read transaction (a snapshot: writes made meanwhile by other connections are not seen;
+        this store's own writes wait until the dump is read or closed)."""
+        async with self._write_lock:
+            db = self._conn
+            await db.execute("BEGIN")
+            try:
+                for table, columns in TABLES.items():
+                    order = "created_at, rowid" if table in _OLDEST_FIRST else columns[0]
+                    async with db.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}") as cur:
+                        while rows := await cur.fetchmany(batch):
+                            yield table, list(map(_DUMPED[table], rows))
+            finally:
+                await db.rollback()
+
+    async def load(self, dump: Dump) -> dict[str, int]:
+        """Write ``dump`` into this empty store in one ``BEGIN IMMEDIATE`` transaction; returns
+        rows per table. Times are written as fixed-width UTC text.
+
+        Raises:
+            StoreNotEmpty: A table already holds rows (nothing is written).
+        """
+        counts = dict.fromkeys(TABLES, 0)
+        async with self._tx() as db:
+            held = []
+            for table in TABLES:
+                async with db.execute(f"SELECT 1 FROM {table} LIMIT 1") as cur:
+                    if await cur.fetchone() is not None:
+                        held.append(table)
+            if held:
+                raise StoreNotEmpty(held)
+            async for table, rows in dump:
+                columns = TABLES[table]
+                await db.executemany(
+                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                    list(map(_LOADED[table], rows)),
+                )
+                counts[table] += len(rows)
+        return counts
+
+
+_OLDEST_FIRST = frozenset({"conversations", "render_jobs"})
+"""Tables dumped in ``created_at, rowid`` order (the order they are listed in), the others by key."""
+
+_TIMES = ("expires_at", "created_at", "updated_at", "linked_at", "seen_at")
+"""Columns that hold times (ISO 8601 text here)."""
+
+
+def _read_time(value: str) -> datetime:
+    """A stored time, timezone-aware (a naive one was written as UTC)."""
+    when = datetime.fromisoformat(value)
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def _read_data(value: str) -> Any:
+    return json.loads(value or "{}")
+
+
+_DUMPED = {
+    table: row_converter(
+        columns, {**dict.fromkeys(_TIMES, _read_time), "data": _read_data, "delivered": bool, "progress": float}
+    )
+    for table, columns in TABLES.items()
+}
+"""Per table: a stored row in the neutral form of :data:`store.base.Row`."""
+
+_LOADED = {
+    table: row_converter(columns, {**dict.fromkeys(_TIMES, _utc_ts), "data": json.dumps, "delivered": int})
+    for table, columns in TABLES.items()
+}
+"""Per table: a neutral row as stored here (times as fixed-width UTC text, as the people tables need)."""
 
 
 def _starts_with(prefix: str) -> str:
