@@ -10,8 +10,9 @@ queue, and a worker in one of the instances runs it:
   whichever instance's worker takes them. The queue is the jobs table, not any one process.
 * **A dead instance's work is taken over.** Workers send heartbeats; every instance looks for
   jobs whose worker has been silent for ``STALLED_JOB_S`` and sets them to run again
-  (``attempts`` + 1). A job run again is a take-over: the conversation's cut-off agent run is
-  reported, never re-sent, and its unfinished render is resumed and delivered once
+  (``attempts`` + 1) while that worker still holds them (one conditional statement, so two
+  instances watching at once never send one run back twice). A job run again is a take-over: the conversation's cut-off agent
+  run is reported, never re-sent, and its unfinished render is resumed and delivered once
   (:meth:`bot.engine.ConversationEngine.run_shared`).
 * **A stopping instance hands its work on at once.** procrastinate aborts the jobs of a
   stopping worker (reason ``shutdown``) and, since every job may be retried, sets them to run
@@ -35,11 +36,12 @@ from typing import Any
 from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
 from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.job_context import AbortReason
+from procrastinate.jobs import Job
 from procrastinate.schema import SchemaManager
 
 from bot.scheduler import Submitted
 from store.postgres_conn import parse_url
-from store.postgres_jobs import ensure_job_schema, libpq_url
+from store.postgres_jobs import SEND_BACK_STALLED, ensure_job_schema, libpq_url
 
 log = logging.getLogger(__name__)
 
@@ -202,8 +204,25 @@ class SharedWork:
         while True:
             await asyncio.sleep(max(0.5, self.stalled_s / 4))
             try:
-                for job in await manager.get_stalled_jobs(seconds_since_heartbeat=self.stalled_s):
-                    log.warning("taking over job %s of %s: its instance stopped answering", job.id, job.lock)
-                    await manager.retry_job(job)
+                stalled = list(await manager.get_stalled_jobs(seconds_since_heartbeat=self.stalled_s))
             except Exception as exc:  # noqa: BLE001 - the watch must outlive a database hiccup
                 log.warning("looking for stalled jobs failed: %r", exc)
+                continue
+            for job in stalled:
+                await self._send_back(job)
+
+    async def _send_back(self, job: Job) -> None:
+        """Send a stalled job back to the queue while its stalled worker still holds it.
+
+        Every instance watches; the statement is conditional on the job's worker, so a run
+        another instance already sent back (and a live worker took) is not sent back twice.
+        """
+        try:
+            sent = await self.app.connector.execute_query_all_async(
+                SEND_BACK_STALLED, job_id=job.id, worker_id=job.worker_id
+            )
+        except Exception as exc:  # noqa: BLE001 - still stalled: tried again on the next look
+            log.warning("taking over job %s failed: %r", job.id, exc)
+            return
+        if sent:
+            log.warning("taking over job %s of %s: its instance stopped answering", job.id, job.lock)

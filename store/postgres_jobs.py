@@ -83,6 +83,21 @@ def libpq_url(dsn: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(kept, quote_via=quote)))
 
 
+SEND_BACK_STALLED = """
+UPDATE procrastinate_jobs
+   SET status = (CASE WHEN abort_requested THEN 'failed' ELSE 'todo' END)::procrastinate_job_status,
+       attempts = attempts + (CASE WHEN abort_requested THEN 0 ELSE 1 END),
+       scheduled_at = CASE WHEN abort_requested THEN scheduled_at ELSE NOW() END
+ WHERE id = %(job_id)s AND status = 'doing' AND worker_id IS NOT DISTINCT FROM %(worker_id)s
+RETURNING id
+"""
+"""Send a stalled job back to the queue (or fail it when an abort was asked for, as
+procrastinate's own ``retry_job`` does), only while the stalled worker still holds it: a run that
+another instance already sent back and a live worker took is left alone, in one statement, so
+two instances watching at once never run a job twice. psycopg parameters: ``job_id``,
+``worker_id`` (``None`` for a job no worker holds)."""
+
+
 async def ensure_job_schema(dsn: str, schema_sql: str) -> bool:
     """Create the job queue's tables unless they exist (one instance at a time).
 

@@ -139,3 +139,31 @@ async def test_a_stopping_instance_hands_its_run_over_reported_not_resent(emulat
         assert "⚠️ Interrupted by a restart of the bot." in channel.texts()  # its progress message
     sid = next(iter(emulator.state.runs_per_session))
     assert emulator.state.runs_per_session[sid] == 1  # never re-sent
+
+
+async def test_a_stalled_run_is_sent_back_once_however_many_instances_watch(postgres_url):  # noqa: F811
+    """Two instances acting on the same stale list of stalled jobs: the second finds the job
+    already taken by a live worker and leaves it alone (it would otherwise run twice)."""
+    from bot.shared_work import TASK, SharedWork
+
+    async def never(context, key, item):
+        raise AssertionError("no worker runs here")
+
+    watchers = [SharedWork(postgres_url, never, stalled_s=30, concurrency=1, max_queued=3) for _ in range(2)]
+    for shared in watchers:
+        await shared.open()
+    try:
+        manager = watchers[0].app.job_manager
+        await watchers[0].app.configure_task(TASK, lock="telegram:1", queue="telegram").defer_async(key="k", item={})
+        dead, live = await manager.register_worker(), await manager.register_worker()
+        stale = await manager.fetch_job(queues=["telegram"], worker_id=dead)  # the dead instance had it
+        assert stale is not None and stale.worker_id == dead
+        await watchers[0]._send_back(stale)  # the first watcher sends it back...
+        taken = await manager.fetch_job(queues=["telegram"], worker_id=live)  # ...and a live worker takes it
+        assert taken is not None and taken.id == stale.id and taken.attempts == 1
+        await watchers[1]._send_back(stale)  # the second watcher, from the same stale list
+        [job] = await manager.list_jobs_async(id=stale.id)
+        assert (job.status, job.attempts, job.worker_id) == ("doing", 1, live)  # left with the live worker
+    finally:
+        for shared in watchers:
+            await shared.close()
