@@ -232,8 +232,23 @@ def test_compose_keeps_data_on_a_volume_and_health_on_the_host_only():
     assert '"127.0.0.1:8080:8080"' in text
     # PostgreSQL comes under a profile, its data on a volume, the password from .env only
     postgres = text[text.index("\n  postgres:") :]
-    assert 'profiles: ["postgres"]' in postgres and "postgres-data:/var/lib/postgresql/data" in postgres
+    assert 'profiles: ["postgres", "scale"]' in postgres and "postgres-data:/var/lib/postgresql/data" in postgres
     assert "POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:?" in postgres and "pg_isready" in postgres
+
+
+def test_compose_scales_out_two_replicas_behind_a_proxy():
+    text = (ROOT / "compose.yaml").read_text()
+    replica = text[text.index("\n  nemobot-replica:") : text.index("\n  proxy:")]
+    assert 'profiles: ["scale"]' in replica and "replicas: 2" in replica
+    assert "DATABASE_URL: ${DATABASE_URL:?" in replica  # PostgreSQL, never a per-container SQLite file
+    assert "TELEGRAM_WEBHOOK_URL: https://${PUBLIC_HOST" in replica and "/telegram" in replica
+    assert 'TELEGRAM_WEBHOOK_PORT: "8443"' in replica and "TELEGRAM_WEBHOOK_LISTEN: 0.0.0.0" in replica
+    proxy = text[text.index("\n  proxy:") : text.index("\n  postgres:")]
+    assert "./deploy/Caddyfile:/etc/caddy/Caddyfile:ro" in proxy and '"443:443"' in proxy
+    caddy = (ROOT / "deploy" / "Caddyfile").read_text()
+    assert "dynamic a nemobot-replica 8443" in caddy and "lb_policy round_robin" in caddy
+    assert "handle /telegram*" in caddy  # only the webhook is exposed; /metrics stays inside
+    assert 'profiles: ["postgres", "scale"]' in text
 
 
 async def test_the_health_check_command_passes_against_a_live_server(emulator, tmp_path):
