@@ -39,6 +39,10 @@ class StoreTokenStore:
     async def save_token(self, token: StoredToken) -> None:
         await self.store.save_identity(Identity(token.client_id, token.token, token.user_id, token.expires_at))
 
+    async def create_token(self, token: StoredToken) -> StoredToken:
+        kept = await self.store.create_identity(Identity(token.client_id, token.token, token.user_id, token.expires_at))
+        return StoredToken(kept.client_id, kept.token, kept.user_id, kept.expires_at)
+
 
 @dataclass
 class Runtime:

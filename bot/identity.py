@@ -58,6 +58,15 @@ class PersonTokenStore:
             Identity(token.client_id, token.token, token.user_id, token.expires_at, kind="anonymous"), self.person
         )
 
+    async def create_token(self, token: StoredToken) -> StoredToken:
+        """Keep the person's first anonymous identity unless another instance kept one first."""
+        kept = await self.store.create_identity(
+            Identity(token.client_id, token.token, token.user_id, token.expires_at, kind="anonymous"), self.person
+        )
+        if kept.kind != "anonymous":  # they connected a NemoVideo account meanwhile: it is not ours to replace
+            return token
+        return StoredToken(kept.client_id, kept.token, kept.user_id, kept.expires_at)
+
 
 class Identities:
     """Resolves people and the client each one's calls go through.

@@ -294,6 +294,17 @@ class Store(Protocol):
             EncryptionRequired: ``identity.kind`` is ``personal`` and the store has no key.
         """
 
+    async def create_identity(self, identity: Identity, key: str = INSTALL_IDENTITY) -> Identity:
+        """Keep ``identity`` under ``key`` unless one is kept there already, atomically (two
+        instances creating the first identity at once end up with the same one).
+
+        Returns:
+            The identity kept under ``key``: ``identity``, or the one that was there first.
+
+        Raises:
+            EncryptionRequired: ``identity.kind`` is ``personal`` and the store has no key.
+        """
+
     async def delete_identity(self, key: str) -> None:
         """Forget the identity under ``key`` (nothing happens if there is none)."""
 

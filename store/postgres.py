@@ -185,6 +185,24 @@ class PostgresStore(PeopleTables):
             identity.kind,
         )
 
+    async def create_identity(self, identity: Identity, key: str = INSTALL_IDENTITY) -> Identity:
+        """Insert the identity under ``key`` unless one is there (``ON CONFLICT DO NOTHING``); the one kept.
+
+        Raises:
+            EncryptionRequired: A ``personal`` identity and no cipher.
+        """
+        await self._write(
+            "INSERT INTO identities (key, client_id, token, user_id, expires_at, kind) VALUES ($1, $2, $3, $4, $5, $6)"
+            " ON CONFLICT (key) DO NOTHING",
+            key,
+            identity.client_id,
+            self._stored_token(identity),
+            identity.user_id,
+            None if identity.expires_at is None else utc(identity.expires_at),
+            identity.kind,
+        )
+        return await self.load_identity(key) or identity
+
     async def delete_identity(self, key: str) -> None:
         """Forget the identity under ``key``, if any."""
         await self._write("DELETE FROM identities WHERE key = $1", key)

@@ -65,6 +65,11 @@ class TokenStore(Protocol):
         """Keep ``token`` (replacing the previous identity)."""
         ...
 
+    async def create_token(self, token: StoredToken) -> StoredToken:
+        """Keep ``token`` unless an identity is kept already (another instance of the bot made
+        one first); the identity kept."""
+        ...
+
 
 class MemoryTokenStore:
     """A :class:`TokenStore` in memory, for tools and tests."""
@@ -79,6 +84,12 @@ class MemoryTokenStore:
     async def save_token(self, token: StoredToken) -> None:
         """Keep ``token``."""
         self.value = token
+
+    async def create_token(self, token: StoredToken) -> StoredToken:
+        """Keep ``token`` unless one is kept; the one kept."""
+        if self.value is None:
+            self.value = token
+        return self.value
 
 
 class TokenManager:
@@ -145,8 +156,15 @@ class TokenManager:
                 self._identity = await self._store.load_token()
                 if self._identity is not None:
                     register_secrets((self._identity.token, self._identity.client_id))
-                if self._identity is None or (self._client_id and self._identity.client_id != self._client_id):
-                    self._identity = StoredToken(client_id=self._client_id or str(uuid.uuid4()))
+                if self._identity is None:  # the first: whichever instance of the bot makes one first wins
+                    fresh = StoredToken(client_id=self._client_id or str(uuid.uuid4()))
+                    self._identity = await self._store.create_token(fresh)
+                    if self._client_id and self._identity.client_id != self._client_id:
+                        self._identity = fresh
+                        await self._store.save_token(fresh)
+                    register_secrets((self._identity.token, self._identity.client_id))
+                elif self._client_id and self._identity.client_id != self._client_id:
+                    self._identity = StoredToken(client_id=self._client_id)
                     await self._store.save_token(self._identity)
             ident = self._identity
             if ident.token and (ident.expires_at is None or ident.expires_at - EXPIRY_MARGIN > datetime.now(UTC)):

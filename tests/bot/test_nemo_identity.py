@@ -325,3 +325,24 @@ async def test_links_and_flags_are_per_identity(emulator):
         assert own.client_id is None and own.user_id is None  # a fixed token sends no client id
         assert root.registration_link() == own.registration_link() == "https://nemovideo.example/register"
         assert anon.web_url == root.web_url and anon.default_attribution == root.default_attribution
+
+
+async def test_instances_starting_together_share_one_install_identity(tmp_path):
+    """Two instances of the bot on one database ask for their first token at the same moment:
+    both end up with the one identity the store kept (else sessions made by one are another
+    NemoVideo user's to the other, and a take-over fails)."""
+    from bot.app import StoreTokenStore
+    from store import open_store
+
+    async with Emulator(fast_emulator_config(), data_dir=tmp_path / "emu") as emu:
+        store = open_store(f"sqlite:///{tmp_path / 'shared.db'}")
+        await store.open()
+        clients = [NemoClient(emu.url, token_store=StoreTokenStore(store)) for _ in range(2)]
+        try:
+            await asyncio.gather(*(client.credits() for client in clients))
+            assert clients[0].client_id == clients[1].client_id and clients[0].user_id == clients[1].user_id
+            assert (await store.load_identity()).client_id == clients[0].client_id
+        finally:
+            for client in clients:
+                await client.close()
+            await store.close()

@@ -84,6 +84,17 @@ class TestStoreContract:
         assert await store.load_identity("p_0123456789abcdef") is None
         assert (await store.load_identity()).token == "tok_install"
 
+    async def test_the_first_identity_is_created_once(self, store):
+        first = await store.create_identity(Identity("client-a", None))
+        second = await store.create_identity(Identity("client-b", "tok_b"))  # another instance, a moment later
+        assert first.client_id == second.client_id == "client-a"
+        assert (await store.load_identity()).client_id == "client-a"
+        racing = await asyncio.gather(
+            *(store.create_identity(Identity(f"client-{n}", None), key="p_0123456789abcdef") for n in range(8))
+        )
+        assert len({ident.client_id for ident in racing}) == 1  # everyone got the one that was kept
+        assert (await store.load_identity("p_0123456789abcdef")).client_id == racing[0].client_id
+
     async def test_personal_identity_needs_a_key(self, store, backend):
         personal = Identity("c9", TOKEN, "usr_9", None, kind="personal")
         if backend[1] is None:
