@@ -48,7 +48,9 @@ async def populate(store: Store) -> dict[str, Any]:
     await store.save_identity(Identity("install-client", INSTALL_TOKEN, "anon_install", NOW + timedelta(days=7)))
     await store.save_identity(Identity("alice-client", PERSONAL_TOKEN, "usr_alice", None, kind="personal"), key=alice)
     await store.save_identity(Identity("bob-client", None, "anon_bob"), key=bob)
-    await store.save_connect_code(CODE, alice, NOW + timedelta(minutes=10))
+    await store.save_connect_code(
+        CODE, alice, NOW + timedelta(days=1)
+    )  # NOW is taken at import: a long run must not expire it
     await store.add_usage(alice, "runs", "2026-03-01", 4)
     await store.add_usage(alice, "exports", "2026-03-01")
     await store.add_usage(bob, "runs", "2026-03-02", 2)
