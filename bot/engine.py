@@ -34,7 +34,7 @@ from bot.nemo.errors import NemoError, NemoOutOfCredits, NemoPaymentRequired, Ne
 from bot.profiles import get_profile
 from bot.recovery import ChannelFor, Recovery, message_of, queue_items
 from bot.renders import RenderTracker
-from bot.scheduler import ConversationScheduler, Submitted, Work
+from bot.scheduler import ConversationScheduler, Submitted, Work, WorkQueue
 from bot.settings import Settings
 from bot.texts import lang_of, t
 from bot.turn import Turn, say, say_private
@@ -199,19 +199,17 @@ class ConversationEngine:
         if intent.kind in IMMEDIATE:
             return self._spawn(self._guarded(msg, channel, intent, person, quick=quick), str(msg.conversation))
         key = str(msg.conversation)
-        if self.shared is not None and msg.conversation.platform in self._shared_platforms:
-            outcome = await self.shared.defer(msg.conversation.platform, key, queue_items([msg])[0])
-            await self._tell_outcome(outcome, msg, channel)
-            return None
+        queue = self._work_queue(msg.conversation.platform)
         work: Work = lambda: self._guarded(msg, channel, intent, person)  # noqa: E731
-        if intent.kind is IntentKind.EXPORT:
+        local = queue is self.scheduler  # shared work: the job's lock already keeps one export at a time
+        if intent.kind is IntentKind.EXPORT and local:
             if not self.renders.claim(key):  # one export at a time per conversation
                 metrics.REFUSALS.labels("render_busy").inc()
                 await say(channel, t("render_busy", lang_of(msg.locale)))
                 return None
             work = self._exporting(key, work)
-        outcome, task = await self.scheduler.start(key, msg, channel, work)
-        if outcome is Submitted.FULL and intent.kind is IntentKind.EXPORT:
+        outcome, task = await queue.start(key, msg, channel, work)
+        if outcome is Submitted.FULL and intent.kind is IntentKind.EXPORT and local:
             self.renders.release(key)
         await self._tell_outcome(outcome, msg, channel)
         return task
@@ -290,11 +288,16 @@ class ConversationEngine:
                 await task
             raise
 
+    def _work_queue(self, platform: str) -> WorkQueue:
+        """Where ``platform``'s conversation work waits and runs: the job queue every instance
+        shares (a :meth:`share`-d platform on PostgreSQL), else this process's scheduler."""
+        if self.shared is not None and platform in self._shared_platforms:
+            return self.shared
+        return self.scheduler
+
     async def _cancel_work(self, key: str) -> int | None:
         """``/cancel``: the conversation's work, on whichever instance runs it."""
-        if self.shared is not None and ConversationKey.parse(key).platform in self._shared_platforms:
-            return await self.shared.cancel(key)
-        return await self.scheduler.cancel(key)
+        return await self._work_queue(ConversationKey.parse(key).platform).cancel(key)
 
     def _spawn(self, work: Coroutine[Any, Any, None], key: str) -> asyncio.Task[None]:
         """Run a quick command in a task of the engine's own (cancelled by :meth:`stop_platform`)."""

@@ -17,7 +17,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from bot.boundary import IncomingMessage, ReplyChannel
 
@@ -63,8 +63,30 @@ class Submitted(enum.Enum):
     FULL = "full"
 
 
+class WorkQueue(Protocol):
+    """Where a conversation's messages wait and run, one at a time, in order: this process's
+    :class:`ConversationScheduler`, or the job queue several instances share on PostgreSQL
+    (:class:`bot.shared_work.SharedWork`). The engine hands messages to either the same way."""
+
+    async def start(
+        self, key: str, msg: IncomingMessage, channel: ReplyChannel, work: Work
+    ) -> tuple[Submitted, asyncio.Task[None] | None]:
+        """Take ``msg`` and return at once: ``(RAN, task)`` when it runs here now, ``(RAN, None)``
+        when it will run as soon as anything can run it, ``(QUEUED, None)`` behind others,
+        ``(FULL, None)`` refused (too many waiting)."""
+        ...
+
+    async def cancel(self, key: str) -> int | None:
+        """``/cancel``: stop ``key``'s running work and drop its waiting messages.
+
+        Returns:
+            How many waiting messages were dropped, or ``None`` when nothing was running.
+        """
+        ...
+
+
 class ConversationScheduler:
-    """Runs each conversation's work in order.
+    """Runs each conversation's work in order (the in-process :class:`WorkQueue`).
 
     Args:
         on_queue_change: Awaited with the conversation key and the queued messages after

@@ -39,7 +39,9 @@ from procrastinate.job_context import AbortReason
 from procrastinate.jobs import Job
 from procrastinate.schema import SchemaManager
 
-from bot.scheduler import Submitted
+from bot.boundary import IncomingMessage, ReplyChannel
+from bot.recovery import queue_items
+from bot.scheduler import Submitted, Work
 from store.postgres_conn import parse_url
 from store.postgres_jobs import SEND_BACK_STALLED, ensure_job_schema, libpq_url
 
@@ -113,6 +115,14 @@ class SharedWork:
             ),
             name=f"worker-{platform}",
         )
+
+    async def start(
+        self, key: str, msg: IncomingMessage, channel: ReplyChannel, work: Work
+    ) -> tuple[Submitted, asyncio.Task[None] | None]:
+        """The :class:`~bot.scheduler.WorkQueue` way in: ``msg`` becomes a job (``channel`` and
+        ``work`` stay here: the instance that runs it reaches the chat and builds the work
+        itself, :meth:`bot.engine.ConversationEngine.run_shared`). Never a local task."""
+        return await self.defer(msg.conversation.platform, key, queue_items([msg])[0]), None
 
     async def defer(self, platform: str, key: str, item: dict[str, Any]) -> Submitted:
         """Queue one message of conversation ``key`` (a :func:`bot.recovery.queue_items` item).
