@@ -38,7 +38,9 @@ def test_first_key_encrypts_all_decrypt():
         TokenCipher.from_keys(KEY_A).decrypt("fernet:damaged")
 
 
-@pytest.mark.parametrize("keys", ["", " , ", "not-a-key", f"{KEY_A},short", "x" * 44])
+@pytest.mark.parametrize(
+    "keys", ["", " , ", "not-a-key", f"{KEY_A},short", "x" * 44], ids=["empty", "commas", "word", "one-short", "44x"]
+)
 def test_malformed_keys_are_refused_without_echoing_them(keys):
     with pytest.raises(ValueError, match="NEMOBOT_SECRET_KEY") as info:
         TokenCipher.from_keys(keys)
