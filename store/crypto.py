@@ -11,9 +11,16 @@ is a plaintext token from before encryption.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+if TYPE_CHECKING:
+    from store.base import Identity
+
+log = logging.getLogger(__name__)
 
 PREFIX = "fernet:"
 """What starts every encrypted value in the store."""
@@ -99,3 +106,34 @@ class TokenCipher:
         except (InvalidToken, UnicodeError):
             return False
         return True
+
+
+def stored_token(cipher: TokenCipher | None, identity: Identity) -> str | None:
+    """The form ``identity``'s token is stored in: encrypted with a key, as it is without one.
+
+    Raises:
+        EncryptionRequired: A ``personal`` identity and no key (both backends refuse it).
+    """
+    from store.base import EncryptionRequired
+
+    if cipher is None:
+        if identity.kind == "personal":
+            raise EncryptionRequired()
+        return identity.token
+    return None if identity.token is None else cipher.encrypt(identity.token)
+
+
+def read_token(cipher: TokenCipher | None, key: str, stored: str | None) -> str | None:
+    """A stored token as the client uses it; ``None`` (with a warning) when its key is not set or gone."""
+    if stored is None or not TokenCipher.is_encrypted(stored):
+        return stored  # none, or plaintext from before a key was set
+    if cipher is None:
+        log.warning("identity %r: its token is encrypted but NEMOBOT_SECRET_KEY is not set; reading no token", key)
+        return None
+    try:
+        return cipher.decrypt(stored)
+    except UnknownKey:
+        log.warning(
+            "identity %r: its token was encrypted with a key no longer in NEMOBOT_SECRET_KEY; reading no token", key
+        )
+        return None

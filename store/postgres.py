@@ -39,7 +39,6 @@ from store.base import (
     TABLES,
     Conversation,
     Dump,
-    EncryptionRequired,
     Identity,
     IdentityKind,
     JobStatus,
@@ -49,7 +48,7 @@ from store.base import (
     row_converter,
     utcnow,
 )
-from store.crypto import TokenCipher, UnknownKey
+from store.crypto import TokenCipher, read_token, stored_token
 from store.postgres_conn import DEFAULT_POOL_SIZE, like_prefix, parse_url, utc
 from store.postgres_migrations import MIGRATIONS, SCHEMA_VERSION
 from store.postgres_people import PeopleTables
@@ -111,26 +110,10 @@ class PostgresStore(PeopleTables):
     # identities -----------------------------------------------------------------------------
 
     def _stored_token(self, identity: Identity) -> str | None:
-        if self.cipher is None:
-            if identity.kind == "personal":
-                raise EncryptionRequired()
-            return identity.token
-        return None if identity.token is None else self.cipher.encrypt(identity.token)
+        return stored_token(self.cipher, identity)
 
     def _read_token(self, key: str, stored: str | None) -> str | None:
-        if stored is None or not TokenCipher.is_encrypted(stored):
-            return stored  # none, or plaintext from before a key was set
-        if self.cipher is None:
-            log.warning("identity %r: its token is encrypted but NEMOBOT_SECRET_KEY is not set; reading no token", key)
-            return None
-        try:
-            return self.cipher.decrypt(stored)
-        except UnknownKey:
-            log.warning(
-                "identity %r: its token was encrypted with a key no longer in NEMOBOT_SECRET_KEY; reading no token",
-                key,
-            )
-            return None
+        return read_token(self.cipher, key, stored)
 
     async def _seal_tokens(self) -> None:
         """Encrypt plaintext tokens and re-encrypt old-key ones with the current key."""
