@@ -160,12 +160,7 @@ class PostgresStore(PeopleTables):
             "INSERT INTO identities (key, client_id, token, user_id, expires_at, kind) VALUES ($1, $2, $3, $4, $5, $6)"
             " ON CONFLICT (key) DO UPDATE SET client_id = excluded.client_id, token = excluded.token,"
             " user_id = excluded.user_id, expires_at = excluded.expires_at, kind = excluded.kind",
-            key,
-            identity.client_id,
-            self._stored_token(identity),
-            identity.user_id,
-            None if identity.expires_at is None else utc(identity.expires_at),
-            identity.kind,
+            *self._identity_row(identity, key),
         )
 
     async def create_identity(self, identity: Identity, key: str = INSTALL_IDENTITY) -> Identity:
@@ -177,14 +172,14 @@ class PostgresStore(PeopleTables):
         await self._write(
             "INSERT INTO identities (key, client_id, token, user_id, expires_at, kind) VALUES ($1, $2, $3, $4, $5, $6)"
             " ON CONFLICT (key) DO NOTHING",
-            key,
-            identity.client_id,
-            self._stored_token(identity),
-            identity.user_id,
-            None if identity.expires_at is None else utc(identity.expires_at),
-            identity.kind,
+            *self._identity_row(identity, key),
         )
         return await self.load_identity(key) or identity
+
+    def _identity_row(self, identity: Identity, key: str) -> tuple[object, ...]:
+        """The ``identities`` columns of ``identity`` under ``key``, its token as stored."""
+        expires = None if identity.expires_at is None else utc(identity.expires_at)
+        return (key, identity.client_id, self._stored_token(identity), identity.user_id, expires, identity.kind)
 
     async def delete_identity(self, key: str) -> None:
         """Forget the identity under ``key``, if any."""

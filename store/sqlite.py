@@ -128,14 +128,7 @@ class SQLiteStore(PeopleTables):
         await self._write(
             "INSERT OR REPLACE INTO identities (key, client_id, token, user_id, expires_at, kind)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                key,
-                identity.client_id,
-                self._stored_token(identity),
-                identity.user_id,
-                _ts(identity.expires_at),
-                identity.kind,
-            ),
+            self._identity_row(identity, key),
         )
 
     async def create_identity(self, identity: Identity, key: str = INSTALL_IDENTITY) -> Identity:
@@ -147,16 +140,14 @@ class SQLiteStore(PeopleTables):
         await self._write(
             "INSERT INTO identities (key, client_id, token, user_id, expires_at, kind)"
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
-            (
-                key,
-                identity.client_id,
-                self._stored_token(identity),
-                identity.user_id,
-                _ts(identity.expires_at),
-                identity.kind,
-            ),
+            self._identity_row(identity, key),
         )
         return await self.load_identity(key) or identity
+
+    def _identity_row(self, identity: Identity, key: str) -> tuple[object, ...]:
+        """The ``identities`` columns of ``identity`` under ``key``, its token as stored."""
+        stored = self._stored_token(identity)
+        return (key, identity.client_id, stored, identity.user_id, _ts(identity.expires_at), identity.kind)
 
     async def delete_identity(self, key: str) -> None:
         """Forget the identity under ``key``, if any."""
