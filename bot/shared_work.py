@@ -43,7 +43,7 @@ from bot.boundary import IncomingMessage, ReplyChannel
 from bot.recovery import queue_items
 from bot.scheduler import Submitted, Work
 from store.postgres_conn import parse_url
-from store.postgres_jobs import SEND_BACK_STALLED, ensure_job_schema, libpq_url
+from store.postgres_jobs import COUNT_CONVERSATION_JOBS, SEND_BACK_STALLED, ensure_job_schema, libpq_url
 
 log = logging.getLogger(__name__)
 
@@ -132,10 +132,9 @@ class SharedWork:
             soon as a worker is free), ``QUEUED`` when it waits behind others, ``FULL`` when
             ``max_queued`` messages already wait (nothing is kept).
         """
-        manager = self.app.job_manager
-        doing = list(await manager.list_jobs_async(lock=key, status="doing"))
-        waiting = list(await manager.list_jobs_async(lock=key, status="todo"))
-        if len(waiting) >= self.max_queued and doing:
+        counts = await self.app.connector.execute_query_one_async(COUNT_CONVERSATION_JOBS, lock=key)
+        doing, waiting = int(counts["doing"]), int(counts["waiting"])
+        if waiting >= self.max_queued and doing:
             return Submitted.FULL
         await self.app.configure_task(TASK, lock=key, queue=platform).defer_async(key=key, item=item)
         return Submitted.QUEUED if doing or waiting else Submitted.RAN

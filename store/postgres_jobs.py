@@ -98,6 +98,16 @@ two instances watching at once never run a job twice. psycopg parameters: ``job_
 ``worker_id`` (``None`` for a job no worker holds)."""
 
 
+COUNT_CONVERSATION_JOBS = """
+SELECT count(*) FILTER (WHERE status = 'doing') AS doing,
+       count(*) FILTER (WHERE status = 'todo') AS waiting
+  FROM procrastinate_jobs
+ WHERE lock = %(lock)s AND status IN ('todo', 'doing')
+"""
+"""How many jobs of one conversation (``lock``) run and wait, in one statement (psycopg
+parameter ``lock``)."""
+
+
 async def ensure_job_schema(dsn: str, schema_sql: str) -> bool:
     """Create the job queue's tables unless they exist (one instance at a time).
 
