@@ -185,8 +185,10 @@ class ConversationEngine:
         intent = route(msg.text, bool(msg.attachments))
         msg = self._scoped(msg)
         quick = intent.kind in READ_ONLY
-        person = await (self.identities.known_person(msg.account) if quick else self.identities.person_of(msg.account))
-        refusal = await self.access.admit(msg, person)
+        person = await self.identities.known_person(msg.account)
+        refusal = await self.access.admit(msg, person)  # before a stranger gets a person of their own
+        if refusal is None and not quick and person is None:
+            person = await self.identities.person_of(msg.account)
         reason = "access"
         if refusal is None and _runs_agent(intent):
             assert person is not None  # agent requests are never READ_ONLY

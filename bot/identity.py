@@ -27,12 +27,14 @@ from bot.nemo.auth import StoredToken
 from bot.nemo.client import NemoClient
 from bot.redact import register_secret
 from bot.settings import Settings
-from store.base import Identity, Store, utcnow
+from store.base import ConnectCodeTaken, Identity, Store, utcnow
 
 log = logging.getLogger(__name__)
 
 CONNECT_CODE_TTL = timedelta(minutes=10)
 """How long a ``/connect`` code is valid."""
+CONNECT_CODE_DRAWS = 5
+"""Codes drawn at most when they collide with other people's live codes."""
 
 CLIENT_CACHE = 1024
 """Bound clients kept in memory (least recently used go first; they are cheap to rebuild)."""
@@ -152,7 +154,22 @@ class Identities:
     # ------------------------------------------------------------------ /connect
 
     async def connect_code(self, person: str, now: datetime | None = None) -> str:
-        """A one-time code (valid :data:`CONNECT_CODE_TTL`) that joins another account to ``person``."""
+        """A one-time code (valid :data:`CONNECT_CODE_TTL`) that joins another account to ``person``.
+
+        A code that happens to be another person's live code is drawn again (12 bits a group,
+        three groups: a collision is rare, never fatal).
+
+        Raises:
+            ConnectCodeTaken: Five draws in a row were taken (practically never).
+        """
+        for _ in range(CONNECT_CODE_DRAWS - 1):
+            code = "-".join(secrets.token_hex(2).upper() for _ in range(3))
+            try:
+                await self.store.save_connect_code(code, person, (now or utcnow()) + CONNECT_CODE_TTL)
+            except ConnectCodeTaken:
+                log.info("a connect code collided with another person's; drawing another")
+                continue
+            return code
         code = "-".join(secrets.token_hex(2).upper() for _ in range(3))
         await self.store.save_connect_code(code, person, (now or utcnow()) + CONNECT_CODE_TTL)
         return code

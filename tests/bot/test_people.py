@@ -75,6 +75,7 @@ async def test_someone_not_allowed_gets_one_reply_and_costs_nothing(emulator, tm
         channel = RecordingChannel()
         for text in ("hello", "add music", "/credits"):
             await rt.engine.handle(msg("telegram", "99", text), channel)
+        assert await rt.store.count_people() == 0 and await rt.store.person_for("telegram:99") is None  # no row
     assert channel.texts() == ["This bot is private: you are not on its list of users. Ask the bot's admin to add you."]
     assert not emulator.state.tokens and not emulator.state.sessions  # not one NemoVideo call
 
@@ -209,3 +210,18 @@ async def test_in_a_group_the_claim_link_and_credits_go_privately(emulator, tmp_
     assert len(channel.files) == 1
     assert not any("claim?ct=" in t or "💳" in t for t in public)
     assert any("claim?ct=" in t for t in private) and any(t.startswith("💳 Credits") for t in private)
+
+
+async def test_a_connect_code_that_collides_with_another_persons_is_drawn_again(emulator, tmp_path, monkeypatch):
+    import secrets as secrets_module
+
+    async with open_runtime(fast_settings(emulator.url, tmp_path)) as runtime:
+        identities = runtime.engine.identities
+        ann, bob = await runtime.store.ensure_person("telegram:1"), await runtime.store.ensure_person("telegram:2")
+        drawn = iter(["AAAA", "BBBB", "CCCC"] * 2 + ["DDDD", "EEEE", "FFFF"])
+        monkeypatch.setattr(secrets_module, "token_hex", lambda n: next(drawn).lower())
+        taken = await identities.connect_code(ann)  # AAAA-BBBB-CCCC is now ann's live code
+        fresh = await identities.connect_code(bob)  # draws it too: refused by the store, drawn again
+        assert (taken, fresh) == ("AAAA-BBBB-CCCC", "DDDD-EEEE-FFFF")
+        assert await identities.connect("discord:9", fresh) == bob
+        assert await identities.connect("discord:8", taken) == ann
