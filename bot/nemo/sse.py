@@ -281,6 +281,7 @@ def _part_events(part: dict[str, Any], *, role: Any, partial: bool, author: str 
     events: list[AgentEvent] = []
     text = part.get("text")
     if isinstance(text, str) and text and part.get("thought") is not True and role in (None, "model"):
+        text = well_formed(text)
         events.append(PartialText(text) if partial else TextAnswer(text, author))
     call = _get(part, "functionCall", "function_call")
     if isinstance(call, dict):
@@ -307,6 +308,16 @@ def _part_events(part: dict[str, Any], *, role: Any, partial: bool, author: str 
             )
         )
     return events
+
+
+def well_formed(text: str) -> str:
+    """``text`` with lone surrogates (a JSON ``"\\ud83d"`` escape without its pair) replaced by
+    U+FFFD: they cannot be encoded as UTF-8, so no platform could be sent the text."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
 
 
 def _str_or_none(value: Any) -> str | None:

@@ -622,3 +622,10 @@ def test_stream_with_bom_and_trailing_unterminated_event() -> None:
     stream = b"\xef\xbb\xbf" + build_stream("\r\n") + f"data: {EX_ERROR}\r\n".encode()
     for offset in range(0, len(stream) + 1, 7):
         assert events_of(decode(stream, [offset])) == EXPECTED_WITH_MULTI
+
+
+def test_a_lone_surrogate_in_agent_text_becomes_a_replacement_character():
+    """JSON may escape half an emoji (``\\ud83d``); UTF-8 cannot carry it, so no platform could be sent it."""
+    [answer] = parse_event('{"content": {"role": "model", "parts": [{"text": "GG \\ud83d and \\ud83d\\ude00"}]}}')
+    assert answer.text == "GG \ufffd and \U0001f600"
+    answer.text.encode("utf-8")  # sendable
